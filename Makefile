@@ -1,0 +1,37 @@
+# The two commands: `make demo` and `make test`. Each creates .venv when missing and installs
+# the project into it (editable) with the extras it needs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?= -n 2
+
+.PHONY: demo test bench lint format clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# One stamp per set of extras; reinstalls when the packaging files change.
+$(VENV)/.installed-%: pyproject.toml setup.cfg | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[$*]"
+	touch $@
+
+demo: $(VENV)/.installed-serving
+	$(BIN)/zoo demo
+
+test: $(VENV)/.installed-all,test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-all,test
+	$(BIN)/python -m benchmarks
+
+lint: $(VENV)/.installed-all,test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-all,test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) artifacts .pytest_cache .ruff_cache

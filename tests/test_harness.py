@@ -1,0 +1,132 @@
+"""The harness itself: it passes a correct layer and fails broken ones."""
+
+import keras
+import numpy as np
+import pytest
+
+from tests import harness
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo_tests")
+class Scale(keras.layers.Layer):
+    """Multiplies its input by a trainable per-feature scale and adds `offset`."""
+
+    def __init__(self, offset=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.offset = offset
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="scale")
+
+    def call(self, inputs):
+        return inputs * self.scale + self.offset
+
+    def get_config(self):
+        return {**super().get_config(), "offset": self.offset}
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo")
+class GoodScale(Scale):
+    pass
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo")
+class ForgetsOffset(Scale):
+    """Broken on purpose: `offset` is missing from `get_config`."""
+
+    def get_config(self):
+        config = super().get_config()
+        del config["offset"]
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo")
+class IgnoresOffset(Scale):
+    """Broken on purpose: `get_config` has the key but not the value it was given."""
+
+    def get_config(self):
+        return {**super().get_config(), "offset": 0.0}
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo")
+class NotTraining(Scale):
+    """Broken on purpose: the output does not depend on the weight, so training cannot move it."""
+
+    def call(self, inputs):
+        return inputs + 0.0 * self.scale + self.offset
+
+
+X = np.arange(12, dtype="float32").reshape(4, 3) / 10
+
+
+def test_correct_layer_passes():
+    result = harness.run_layer_test(
+        GoodScale,
+        {"offset": 0.5},
+        X,
+        expected_output_shape=(4, 3),
+        expected_output=X + 0.5,
+    )
+    assert result["output"].shape == (4, 3)
+
+
+def test_missing_config_argument_fails():
+    with pytest.raises(AssertionError, match=r"lacks constructor argument\(s\) \['offset'\]"):
+        harness.run_layer_test(ForgetsOffset, {"offset": 0.5}, X)
+
+
+def test_ignored_config_value_fails():
+    with pytest.raises(AssertionError, match="offset"):
+        harness.run_layer_test(IgnoresOffset, {"offset": 0.5}, X)
+
+
+def test_unregistered_package_fails():
+    with pytest.raises(AssertionError, match="not registered"):
+        harness.run_layer_test(Scale, {"offset": 0.5}, X)
+
+
+def test_wrong_expected_output_fails():
+    with pytest.raises(AssertionError):
+        harness.run_layer_test(GoodScale, {"offset": 0.5}, X, expected_output=X)
+
+
+def test_weights_that_do_not_train_fail():
+    with pytest.raises(AssertionError, match="left every trainable weight"):
+        harness.run_layer_test(NotTraining, {"offset": 0.5}, X, run_mixed_precision=False)
+
+
+def test_mirrored_strategy_has_two_replicas():
+    replicas = harness.run_in_mirrored_strategy(lambda strategy: strategy.num_replicas_in_sync)
+    assert replicas == 2
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo")
+class ForgetfulSGD(keras.optimizers.SGD):
+    """Broken on purpose: momentum slots are not saved, so resumed training diverges."""
+
+    def save_own_variables(self, store):
+        pass
+
+    def load_own_variables(self, store):
+        pass
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo")
+class MomentumSGD(keras.optimizers.SGD):
+    pass
+
+
+def test_optimizer_with_momentum_passes():
+    result = harness.run_optimizer_test(MomentumSGD, {"learning_rate": 0.05, "momentum": 0.9})
+    assert result["losses"][-1] < result["losses"][0]
+
+
+def test_optimizer_test_catches_lost_slot_state():
+    with pytest.raises(AssertionError):
+        harness.run_optimizer_test(
+            ForgetfulSGD,
+            {"learning_rate": 0.05, "momentum": 0.9},
+            run_jit=False,
+            run_mixed_precision=False,
+            run_distributed=False,
+        )
