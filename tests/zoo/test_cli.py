@@ -1,0 +1,80 @@
+import os
+import subprocess
+import sys
+
+import keras
+import pytest
+
+from zoo import cli
+
+
+def test_list_prints_every_registered_model(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "mlp_digits" in out and "cnn_digits" in out
+
+
+def test_list_with_pattern(capsys):
+    assert cli.main(["list", "mlp_*"]) == 0
+    out = capsys.readouterr().out
+    assert "mlp_digits" in out and "cnn_digits" not in out
+    assert cli.main(["list", "nothing_*"]) == 1
+
+
+@pytest.mark.parametrize("command", ["list", "demo", "train", "export"])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert len(capsys.readouterr().out.splitlines()) > 3
+
+
+def test_unknown_model_is_one_line_and_exit_2(capsys):
+    assert cli.main(["train", "cnn_digitz", "--epochs", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("zoo: error: Unknown model name 'cnn_digitz'")
+    assert "cnn_digits" in err[0]
+
+
+def test_bad_flag_value_is_rejected_by_argparse(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "cnn_digits", "--epochs", "0"])
+    assert exit_info.value.code == 2
+    assert "expected a positive integer, got '0'" in capsys.readouterr().err
+
+
+def test_train_then_export_the_saved_model(tmp_path, capsys):
+    out_dir = tmp_path / "run"
+    code = cli.main(
+        ["train", "mlp_digits", "--epochs", "2", "--output", str(out_dir), "--verbose", "0"]
+    )
+    assert code == 0
+    model_path = out_dir / "mlp_digits.keras"
+    assert model_path.is_file() and (out_dir / "training_curve.png").is_file()
+    assert keras.saving.load_model(model_path).count_params() > 0
+
+    base = tmp_path / "serving"
+    assert cli.main(["export", str(model_path), "--base-dir", str(base)]) == 0
+    assert cli.main(["export", str(model_path), "--base-dir", str(base)]) == 0
+    assert sorted(os.listdir(base / "mlp_digits")) == ["1", "2"]
+    assert (base / "mlp_digits" / "2" / "saved_model.pb").is_file()
+    assert cli.main(["export", str(model_path), "--base-dir", str(base), "--version", "2"]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_export_missing_file_is_a_user_error(tmp_path, capsys):
+    assert cli.main(["export", str(tmp_path / "nope.keras"), "--base-dir", str(tmp_path)]) == 2
+    assert "No .keras file" in capsys.readouterr().err
+
+
+def test_python_dash_m_zoo_runs_without_traceback_on_user_error():
+    result = subprocess.run(
+        [sys.executable, "-m", "zoo", "train", "no_such_model"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "zoo: error: Unknown model name 'no_such_model'" in result.stderr

@@ -1,0 +1,168 @@
+"""The `zoo` command line: `zoo list | demo | train | export | serve | data`.
+
+User mistakes (an unknown model, a missing file, a bad value) print one `zoo: error: ...` line
+and exit with status 2; anything else is a bug and shows its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from zoo import registry
+
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    names = registry.list_models(args.pattern)
+    if not names:
+        print(f"no registered model matches {args.pattern!r}", file=sys.stderr)
+        return 1
+    width = max(len(name) for name in names)
+    for name in names:
+        print(f"{name:<{width}}  {registry.get_spec(name).description}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from zoo.demo import run_demo
+
+    run_demo(
+        artifacts_dir=args.artifacts,
+        model_name=args.model,
+        epochs=args.epochs,
+        seed=args.seed,
+        verbose=args.verbose,
+    )
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from zoo.train import train
+
+    result = train(
+        args.model,
+        output_dir=args.output,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        verbose=args.verbose,
+    )
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    import keras
+
+    if args.model.endswith(".keras"):
+        if not os.path.isfile(args.model):
+            raise FileNotFoundError(f"No .keras file at {args.model!r}")
+        model = keras.saving.load_model(args.model)
+        default_name = os.path.splitext(os.path.basename(args.model))[0]
+    else:
+        model = registry.create(args.model)
+        default_name = args.model
+    name = args.name or default_name
+    version = args.version
+    if version is None:
+        existing = (
+            [int(v) for v in os.listdir(os.path.join(args.base_dir, name)) if v.isdigit()]
+            if os.path.isdir(os.path.join(args.base_dir, name))
+            else []
+        )
+        version = max(existing, default=0) + 1
+    path = os.path.join(args.base_dir, name, str(version))
+    if os.path.exists(path):
+        raise FileExistsError(f"{path!r} already exists. Received: version={version}")
+    model.export(path, verbose=False)
+    print(path)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zoo",
+        description="keras-zoo: prebuilt Keras 3 models, training recipes and TF Serving tools.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = commands.add_parser("list", help="list the registered models")
+    p.add_argument("pattern", nargs="?", help="shell-style filter, e.g. 'cnn_*'")
+    p.set_defaults(handler=_cmd_list)
+
+    p = commands.add_parser(
+        "demo",
+        help="run the end-to-end job on built-in data",
+        description="Digits into TFRecords, train, evaluate, export a SavedModel, serve it on "
+        "localhost and query it; artifacts (data, model, training-curve PNG, summary.json) go "
+        "under --artifacts. Nothing is downloaded.",
+    )
+    p.add_argument(
+        "--artifacts", default="artifacts", help="output directory (default: %(default)s)"
+    )
+    p.add_argument("--model", default="cnn_digits", help="registered model (default: %(default)s)")
+    p.add_argument("--epochs", type=_positive_int, default=20, help="(default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+    p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2, help="fit progress output")
+    p.set_defaults(handler=_cmd_demo)
+
+    p = commands.add_parser(
+        "train",
+        help="train a registered model and save it",
+        description="Train a registered model with model.fit on the built-in digits data; "
+        "writes NAME.keras, history.json and training_curve.png to --output.",
+    )
+    p.add_argument("model", help="registered model name (see `zoo list`)")
+    p.add_argument("--output", default="artifacts/train", help="(default: %(default)s)")
+    p.add_argument("--epochs", type=_positive_int, default=10, help="(default: %(default)s)")
+    p.add_argument("--batch-size", type=_positive_int, default=32, help="(default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+    p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
+    p.set_defaults(handler=_cmd_train)
+
+    p = commands.add_parser(
+        "export",
+        help="export a registered or saved model as a SavedModel for TF Serving",
+        description="Export MODEL (a registered name or a .keras file) to BASE_DIR/NAME/VERSION, "
+        "the layout tensorflow_model_server watches.",
+    )
+    p.add_argument("model", help="registered model name or path to a .keras file")
+    p.add_argument("--base-dir", required=True, help="TF Serving base directory")
+    p.add_argument("--name", help="model name in the base directory (default: derived)")
+    p.add_argument("--version", type=_positive_int, help="version (default: next integer)")
+    p.set_defaults(handler=_cmd_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the `zoo` command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except USER_ERRORS as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        print(f"zoo: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("zoo: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
