@@ -17,7 +17,7 @@ $(VENV)/.installed-%: pyproject.toml setup.cfg | $(BIN)/python
 	touch $@
 
 demo: $(VENV)/.installed-serving
-	$(BIN)/zoo demo
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/zoo demo
 
 test: $(VENV)/.installed-all,test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
