@@ -51,18 +51,38 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
-    from zoo.train import train
+def _parse_override(text: str) -> tuple[str, object]:
+    import yaml
 
-    result = train(
-        args.model,
-        output_dir=args.output,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        verbose=args.verbose,
-    )
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), yaml.safe_load(value)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from zoo.train import TrainConfig, load_config_file, train
+
+    options = load_config_file(args.config) if args.config else {}
+    given = {k: v for k, v in vars(args).items() if k not in ("command", "handler", "config")}
+    overrides = dict(options.pop("overrides", None) or {})
+    overrides.update(dict(given.pop("override", [])))
+    options.update(given)
+    options["overrides"] = overrides
+    if "model" not in options:
+        raise ValueError("No model given: pass MODEL or set `model:` in --config.")
+    result = train(TrainConfig.from_dict(options))
     print(json.dumps(result, indent=2))
+    return 0
+
+
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from zoo.tune import tune
+
+    options = {k: v for k, v in vars(args).items() if k not in ("command", "handler", "fix")}
+    result = tune(**options, **dict(args.fix or []))
+    if result is not None:
+        print(json.dumps(result, indent=2, default=str))
     return 0
 
 
@@ -124,16 +144,77 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "train",
         help="train a registered model and save it",
-        description="Train a registered model with model.fit on the built-in digits data; "
-        "writes NAME.keras, history.json and training_curve.png to --output.",
+        description="Train a registered model with model.fit, on the built-in digits or on "
+        "TFRecords written by `tfrecords.write`; writes MODEL.keras, history.json, "
+        "training_curve.png and run.json (versions, hardware, config, seed, git commit) to "
+        "--output. Every option can also come from --config FILE (YAML, same names); flags win.",
+        argument_default=argparse.SUPPRESS,
+    )
+    p.add_argument("model", nargs="?", help="registered model name (see `zoo list`)")
+    p.add_argument("--config", default=None, help="YAML file holding any of these options")
+    p.add_argument("--data", help="TFRecord files: glob, directory (default: built-in digits)")
+    p.add_argument("--validation-data", help="TFRecord files for validation")
+    p.add_argument("--label", help="label feature name in the records (default: label)")
+    p.add_argument("--features", help="input feature name (default: the only non-label one)")
+    p.add_argument("--output", help="output directory (default: artifacts/train)")
+    p.add_argument("--epochs", type=_positive_int, help="(default: 10)")
+    p.add_argument("--batch-size", type=_positive_int, help="global batch size (default: 32)")
+    p.add_argument("--learning-rate", type=float, help="(default: the model's)")
+    p.add_argument("--seed", type=int, help="(default: 0)")
+    p.add_argument(
+        "--strategy",
+        choices=("default", "mirrored", "multiworker"),
+        help="tf.distribute strategy; multiworker reads the cluster from TF_CONFIG",
+    )
+    p.add_argument(
+        "--cpu-devices", type=_positive_int, help="logical CPU devices for mirrored without GPUs"
+    )
+    p.add_argument(
+        "--mixed-precision", choices=("float16", "bfloat16"), help="mixed-precision policy"
+    )
+    p.add_argument(
+        "--override",
+        action="append",
+        type=_parse_override,
+        metavar="KEY=VALUE",
+        help="model configuration override, e.g. --override dropout=0.2 (repeatable)",
+    )
+    p.add_argument("--verbose", type=int, choices=(0, 1, 2), help="fit progress (default: 1)")
+    p.set_defaults(handler=_cmd_train)
+
+    p = commands.add_parser(
+        "tune",
+        help="search a registered model's hyperparameters with KerasTuner",
+        description="KerasTuner search over a registered model's architecture and training "
+        "components (optimizer AdamW/Ranger/Lookahead, schedule constant/cosine/one-cycle/"
+        "cyclical, learning rate, weight decay). Resumes from --directory unless --overwrite. "
+        "Prints the best configuration and saves the best model. For distributed tuning run one "
+        "chief and N workers with KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP and "
+        "KERASTUNER_ORACLE_PORT set.",
     )
     p.add_argument("model", help="registered model name (see `zoo list`)")
-    p.add_argument("--output", default="artifacts/train", help="(default: %(default)s)")
-    p.add_argument("--epochs", type=_positive_int, default=10, help="(default: %(default)s)")
+    p.add_argument("--tuner", choices=("hyperband", "bayesian", "random"), default="hyperband")
+    p.add_argument("--max-trials", type=_positive_int, default=10, help="(default: %(default)s)")
+    p.add_argument("--epochs", type=_positive_int, default=10, help="epochs per trial")
+    p.add_argument("--directory", default="artifacts/tune", help="(default: %(default)s)")
+    p.add_argument("--project-name", help="(default: MODEL_TUNER)")
+    p.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
+    p.add_argument("--data", help="TFRecord files (default: built-in digits)")
+    p.add_argument("--validation-data", help="TFRecord files for the objective (with --data)")
+    p.add_argument("--label", default="label", help="(default: %(default)s)")
+    p.add_argument("--features", help="input feature name (default: the only non-label one)")
     p.add_argument("--batch-size", type=_positive_int, default=32, help="(default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+    p.add_argument("--mixed-precision", choices=("float16", "bfloat16"))
+    p.add_argument(
+        "--fix",
+        action="append",
+        type=_parse_override,
+        metavar="KEY=VALUE",
+        help="pin a hyperparameter or model argument, e.g. --fix optimizer=adamw (repeatable)",
+    )
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
-    p.set_defaults(handler=_cmd_train)
+    p.set_defaults(handler=_cmd_tune)
 
     p = commands.add_parser(
         "export",

@@ -33,6 +33,8 @@ class ModelSpec:
         tiny: overrides that make a small, fast version for tests.
         example_inputs: optional callable `(model, batch_size) -> inputs` for models whose inputs
             cannot be drawn from their input specs alone (token ids, for instance).
+        search_space: optional callable `(hp) -> overrides` declaring the family's architecture
+            hyperparameters for KerasTuner (see `zoo.tuning`).
     """
 
     name: str
@@ -41,6 +43,7 @@ class ModelSpec:
     description: str
     tiny: dict[str, Any]
     example_inputs: Callable[[keras.Model, int], Any] | None = None
+    search_space: Callable[[Any], dict[str, Any]] | None = None
 
     def build(self, **overrides: Any) -> keras.Model:
         return self.builder(**{**self.defaults, **overrides})
@@ -56,6 +59,7 @@ def register(
     description: str = "",
     tiny: dict[str, Any] | None = None,
     example_inputs: Callable[[keras.Model, int], Any] | None = None,
+    search_space: Callable[[Any], dict[str, Any]] | None = None,
     **defaults: Any,
 ):
     """Registers a model builder under `name`.
@@ -72,6 +76,8 @@ def register(
             `{}`.
         example_inputs: optional callable `(model, batch_size) -> inputs` used by tests when
             inputs cannot be drawn from the model's input specs alone.
+        search_space: optional callable `(hp) -> overrides` declaring architecture
+            hyperparameters with a `keras_tuner.HyperParameters` object (see `zoo.tuning`).
         **defaults: keyword arguments that make this configuration.
 
     Example:
@@ -103,6 +109,7 @@ def register(
             description=summary,
             tiny=dict(tiny or {}),
             example_inputs=example_inputs,
+            search_space=search_space,
         )
         return fn
 

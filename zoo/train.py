@@ -1,77 +1,215 @@
-"""`zoo train`: train a registered model and save it with its training curve."""
+"""`zoo train`: train a registered model, on the built-in digits or on TFRecords, and save it."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import shutil
+import tempfile
+from typing import Any
 
 import keras
+import tensorflow as tf
 
 from zoo import registry
 from zoo.datasets import fit_to_input, load_digits
+from zoo.distribute import is_chief, make_strategy, set_mixed_precision
 from zoo.plots import plot_history
+from zoo.utils import seed_everything, write_run_record
 
 
-def train(
-    model_name: str,
-    output_dir: str = "artifacts/train",
-    epochs: int = 10,
-    batch_size: int = 32,
-    seed: int = 0,
-    verbose: int = 1,
-    **overrides,
-) -> dict:
-    """Trains a registered model on the built-in digits and saves it.
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything `zoo train` takes; the flags and a `--config` YAML file hold the same keys.
 
-    Writes `output_dir/<model_name>.keras`, `history.json` and `training_curve.png`.
+    Attributes:
+        model: registered model name.
+        data: TFRecord files (glob, directory or list) written by `tfrecords.write`; `None` for
+            the built-in digits.
+        validation_data: TFRecord files for validation; with the built-in digits, its test split.
+        label: name of the label feature in the TFRecords.
+        features: name of the input feature (needed when the records hold several besides the
+            label); `None` takes the only one.
+        output: directory for `MODEL.keras`, `history.json`, `training_curve.png`, `run.json`.
+        epochs, batch_size: training length and global batch size.
+        learning_rate: passed to the model's default `compile` when set.
+        seed: seed for everything; `deterministic` also makes TensorFlow ops deterministic.
+        strategy: `"default"`, `"mirrored"` or `"multiworker"` (see `zoo.distribute`).
+        cpu_devices: logical CPU devices for `"mirrored"` on a machine without GPUs.
+        mixed_precision: `None`, `"float16"` or `"bfloat16"`.
+        shuffle: shuffle the training data each epoch.
+        overrides: model configuration overrides for `zoo.create`.
+        verbose: Keras progress bar verbosity.
+    """
+
+    model: str = "cnn_digits"
+    data: Any = None
+    validation_data: Any = None
+    label: str = "label"
+    features: str | None = None
+    output: str = "artifacts/train"
+    epochs: int = 10
+    batch_size: int = 32
+    learning_rate: float | None = None
+    seed: int = 0
+    deterministic: bool = True
+    strategy: str = "default"
+    cpu_devices: int | None = None
+    mixed_precision: str | None = None
+    shuffle: bool = True
+    overrides: dict = dataclasses.field(default_factory=dict)
+    verbose: int = 1
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+        if not isinstance(self.overrides, dict):
+            raise ValueError(
+                f"`overrides` must be a mapping. Received: overrides={self.overrides!r}"
+            )
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        """Builds a config from a dict (e.g. a YAML file), rejecting unknown keys."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(
+                f"Unknown training option(s) {unknown}; known options: {sorted(known)}. "
+                f"Received: {unknown[0]}={values[unknown[0]]!r}"
+            )
+        return cls(**values)
+
+
+def load_config_file(path: str) -> dict:
+    """Reads a YAML (or JSON) run configuration file into a dict with `_` keys."""
+    import yaml
+
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No configuration file at {path!r}")
+    with open(path) as f:
+        values = yaml.safe_load(f) or {}
+    if not isinstance(values, dict):
+        raise ValueError(f"{path!r} must hold a mapping of options. Received: {values!r}")
+    return {str(k).replace("-", "_"): v for k, v in values.items()}
+
+
+def _digits_datasets(config: TrainConfig, input_shape):
+    digits = load_digits(seed=config.seed, dtype="float32")
+    x_train = fit_to_input(digits.train.x, input_shape)
+    x_test = fit_to_input(digits.test.x, input_shape)
+    train = tf.data.Dataset.from_tensor_slices((x_train, digits.train.y))
+    if config.shuffle:
+        train = train.shuffle(len(x_train), seed=config.seed)
+    train = train.batch(config.batch_size)
+    validation = tf.data.Dataset.from_tensor_slices((x_test, digits.test.y)).batch(256)
+    return train, validation
+
+
+def _tfrecord_dataset(files, config: TrainConfig, input_shape, shuffle: bool):
+    import tfrecords
+
+    dataset = tfrecords.read(
+        files,
+        batch_size=config.batch_size,
+        shuffle=shuffle,
+        label=config.label,
+        features=config.features,
+        seed=config.seed,
+    )
+    return dataset.map(
+        lambda x, y: (tf.reshape(tf.cast(x, "float32"), (-1, *input_shape)), y),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+
+
+def load_datasets(config: TrainConfig, input_shape) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    """Training and validation datasets of `(inputs, labels)` batches for `config`.
+
+    From `config.data` TFRecords (validation from `config.validation_data`, or `None`), or from
+    the built-in digits (validation is their test split), shaped to `input_shape`.
+    """
+    if config.data is None:
+        return _digits_datasets(config, input_shape)
+    train_data = _tfrecord_dataset(config.data, config, input_shape, config.shuffle)
+    validation = None
+    if config.validation_data is not None:
+        validation = _tfrecord_dataset(config.validation_data, config, input_shape, False)
+    return train_data, validation
+
+
+def train(config: TrainConfig | None = None, **options) -> dict:
+    """Trains a registered model with `model.fit` and saves it with its curve and run record.
+
+    Writes `MODEL.keras`, `history.json`, `training_curve.png` and `run.json` (versions,
+    hardware, configuration, seed, git commit) to `config.output`. Under `"multiworker"`, only
+    the chief writes there.
 
     Args:
-        model_name: a registered model name (`zoo list`).
-        output_dir: where the model and its curve go. Defaults to `"artifacts/train"`.
-        epochs: training epochs. Defaults to `10`.
-        batch_size: batch size. Defaults to `32`.
-        seed: seed for the split, initialisation and shuffling. Defaults to `0`.
-        verbose: Keras progress bar verbosity. Defaults to `1`.
-        **overrides: configuration overrides for `zoo.create`.
+        config: a `TrainConfig`; or pass its fields as keyword arguments.
+        **options: `TrainConfig` fields, when `config` is not given.
 
     Returns:
-        A dict with the test metrics and the written paths.
+        A dict with the validation metrics and the written paths.
 
     Example:
 
     ```python
-    result = train("mlp_digits", epochs=5)
-    print(result["test_accuracy"])
+    result = train(model="mlp_digits", epochs=5, output="artifacts/mlp")
+    print(result["val_accuracy"])
     ```
     """
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-    keras.utils.set_random_seed(seed)
-    model = registry.create(model_name, **overrides)
-    digits = load_digits(seed=seed, dtype="float32")
-    input_shape = model.input_shape[1:]
-    x_train = fit_to_input(digits.train.x, input_shape)
-    x_test = fit_to_input(digits.test.x, input_shape)
-    history = model.fit(
-        x_train,
-        digits.train.y,
-        validation_data=(x_test, digits.test.y),
-        epochs=epochs,
-        batch_size=batch_size,
-        verbose=verbose,
-    )
-    metrics = model.evaluate(x_test, digits.test.y, verbose=0, return_dict=True)
+    if config is None:
+        config = TrainConfig(**options)
+    elif options:
+        raise ValueError(f"Pass either `config` or options, not both. Received: {sorted(options)}")
+    previous_policy = keras.config.dtype_policy()
+    try:
+        return _train(config)
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
 
-    os.makedirs(output_dir, exist_ok=True)
-    model_path = os.path.join(output_dir, f"{model_name}.keras")
+
+def _train(config: TrainConfig) -> dict:
+    seed_everything(config.seed, deterministic_ops=config.deterministic)
+    set_mixed_precision(config.mixed_precision)
+    strategy = make_strategy(config.strategy, config.cpu_devices)
+
+    with strategy.scope():
+        model = registry.create(config.model, **config.overrides)
+        if config.learning_rate is not None:
+            model.compile(learning_rate=config.learning_rate)
+    train_data, validation = load_datasets(config, model.input_shape[1:])
+    history = model.fit(
+        train_data,
+        validation_data=validation,
+        epochs=config.epochs,
+        verbose=config.verbose,
+        shuffle=False,  # the dataset shuffles itself
+    )
+    result = {k: float(v[-1]) for k, v in history.history.items()}
+
+    chief = is_chief()
+    output = config.output if chief else tempfile.mkdtemp(prefix="zoo-worker-")
+    os.makedirs(output, exist_ok=True)
+    model_path = os.path.join(output, f"{config.model}.keras")
     model.save(model_path)
-    with open(os.path.join(output_dir, "history.json"), "w") as f:
+    with open(os.path.join(output, "history.json"), "w") as f:
         json.dump(history.history, f, indent=2)
-    curve = plot_history(history.history, os.path.join(output_dir, "training_curve.png"))
+    curve = plot_history(history.history, os.path.join(output, "training_curve.png"))
+    record = write_run_record(
+        os.path.join(output, "run.json"), dataclasses.asdict(config), seed=config.seed
+    )
+    if not chief:
+        shutil.rmtree(output, ignore_errors=True)
+        return result
     return {
-        "test_accuracy": float(metrics["accuracy"]),
-        "test_loss": float(metrics["loss"]),
+        **result,
         "model_path": model_path,
         "training_curve": curve,
+        "run_record": record,
+        "replicas": strategy.num_replicas_in_sync,
     }

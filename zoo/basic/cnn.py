@@ -16,8 +16,8 @@ class SmallCNNClassifier(ClassifierTask):
     Each stage is Conv2D (same padding), BatchNormalization, the activation and 2x2 max pooling
     (skipped once the feature map is 1 pixel wide). Global average pooling, dropout and a dense
     layer follow. BatchNormalization uses momentum 0.9 so its moving statistics settle within the
-    few hundred steps that small datasets give. The model comes compiled with AdamW and sparse categorical
-    cross-entropy (see `ClassifierTask.compile`).
+    few hundred steps that small datasets give. The model comes compiled with AdamW and sparse
+    categorical cross-entropy (see `ClassifierTask.compile`).
 
     Args:
         input_shape: `(height, width, channels)` of one image. Defaults to `(8, 8, 1)`
@@ -109,9 +109,22 @@ class SmallCNNClassifier(ClassifierTask):
         }
 
 
+def cnn_search_space(hp) -> dict:
+    """Stages, width, kernel size, activation and dropout of `SmallCNNClassifier`."""
+    stages = hp.Int("stages", 1, 3)
+    width = hp.Choice("width", [16, 32, 64])
+    return {
+        "filters": tuple(width * 2**i for i in range(stages)),
+        "kernel_size": hp.Choice("kernel_size", [3, 5]),
+        "activation": hp.Choice("activation", ["relu", "swish", "elu"]),
+        "dropout": hp.Float("dropout", 0.0, 0.5, step=0.1),
+    }
+
+
 register(
     "cnn_digits",
     SmallCNNClassifier,
+    search_space=cnn_search_space,
     description="Small CNN for 8x8x1 digits (2 conv stages, 32 and 64 filters).",
     tiny={"filters": (4,)},
     input_shape=(8, 8, 1),

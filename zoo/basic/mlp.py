@@ -86,9 +86,21 @@ class MLPClassifier(ClassifierTask):
         }
 
 
+def mlp_search_space(hp) -> dict:
+    """Depth, width, activation and dropout of `MLPClassifier` for KerasTuner."""
+    depth = hp.Int("depth", 1, 3)
+    width = hp.Choice("width", [32, 64, 128, 256])
+    return {
+        "hidden_units": (width,) * depth,
+        "activation": hp.Choice("activation", ["relu", "swish", "elu"]),
+        "dropout": hp.Float("dropout", 0.0, 0.5, step=0.1),
+    }
+
+
 register(
     "mlp_digits",
     MLPClassifier,
+    search_space=mlp_search_space,
     description="MLP for 8x8 digits flattened to 64 features (2 hidden layers, 128 and 64 units).",
     tiny={"hidden_units": (8,)},
     input_shape=(64,),
