@@ -473,6 +473,21 @@ def run_model_test(
             mixed = build_compiled()
             _assert_finite(mixed(input_data, training=False), "mixed_float16 call")
             _fit_one_epoch(mixed, input_data, fit_targets(mixed), batch_size=batch)
+        if run_saving:
+            # Reloaded under the float32 global policy, the model must stay mixed precision and
+            # keep its (loss-scaled) optimizer state.
+            with temporary_path("mixed.keras") as path:
+                mixed.save(path)
+                reloaded = keras.saving.load_model(path)
+            if reloaded.dtype_policy.name != "mixed_float16":
+                raise AssertionError(
+                    f"a mixed_float16 model reloaded as {reloaded.dtype_policy.name}: "
+                    "its get_config() must carry `dtype`"
+                )
+            if int(reloaded.optimizer.iterations.numpy()) != int(
+                mixed.optimizer.iterations.numpy()
+            ):
+                raise AssertionError("mixed_float16 optimizer state did not survive the round trip")
 
     if run_distributed:
 

@@ -14,6 +14,23 @@ class ClassifierTask(keras.Model):
     `activation=None` and probabilities when `activation="softmax"`; the default loss follows.
     """
 
+    @staticmethod
+    def resolve_dtype_policy(dtype) -> keras.DTypePolicy:
+        """The policy for this model's layers: `dtype` if given, else the global policy.
+
+        Subclasses pass it to every layer they create and to `super().__init__`, so a model
+        built under `mixed_float16` reloads as `mixed_float16` whatever the global policy is.
+        """
+        return keras.dtype_policies.get(dtype) if dtype is not None else keras.config.dtype_policy()
+
+    def base_config(self) -> dict:
+        """The `keras.Model` part of `get_config`: name, trainable and dtype policy."""
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+        }
+
     def compile(
         self,
         optimizer="auto",

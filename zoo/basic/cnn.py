@@ -29,7 +29,8 @@ class SmallCNNClassifier(ClassifierTask):
             (`"relu"`, `"leaky_relu"`, `"elu"`, `"selu"`, `"swish"`). Defaults to `"relu"`.
         dropout: dropout rate before the classification layer. Defaults to `0.1`.
         output_activation: `None` for logits or `"softmax"` for probabilities. Defaults to `None`.
-        **kwargs: `name`, `dtype` and the other `keras.Model` arguments.
+        **kwargs: `name`, `dtype` (a dtype policy such as `"mixed_float16"`; defaults to the
+            global policy) and the other `keras.Model` arguments.
 
     Example:
 
@@ -66,25 +67,27 @@ class SmallCNNClassifier(ClassifierTask):
                 f"Received: output_activation={output_activation!r}"
             )
 
+        dtype = self.resolve_dtype_policy(kwargs.pop("dtype", None))
         inputs = keras.Input(shape=input_shape, name="images")
         x = inputs
         width = min(input_shape[:2])
         for i, n in enumerate(filters):
             x = keras.layers.Conv2D(
-                n, kernel_size, padding="same", use_bias=False, name=f"conv_{i}"
+                n, kernel_size, padding="same", use_bias=False, name=f"conv_{i}", dtype=dtype
             )(x)
-            x = keras.layers.BatchNormalization(momentum=0.9, name=f"bn_{i}")(x)
-            x = keras.layers.Activation(activation, name=f"act_{i}")(x)
+            x = keras.layers.BatchNormalization(momentum=0.9, name=f"bn_{i}", dtype=dtype)(x)
+            x = keras.layers.Activation(activation, name=f"act_{i}", dtype=dtype)(x)
             if width >= 2:
-                x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
+                x = keras.layers.MaxPooling2D(2, name=f"pool_{i}", dtype=dtype)(x)
                 width //= 2
-        x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+        x = keras.layers.GlobalAveragePooling2D(name="gap", dtype=dtype)(x)
         if dropout:
-            x = keras.layers.Dropout(dropout, name="dropout")(x)
+            x = keras.layers.Dropout(dropout, name="dropout", dtype=dtype)(x)
         outputs = keras.layers.Dense(
             num_classes, activation=output_activation, name="logits", dtype="float32"
         )(x)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.dtype_policy = dtype  # Functional ignores a `dtype` argument
 
         self.input_shape_ = input_shape
         self.num_classes = num_classes
@@ -97,8 +100,7 @@ class SmallCNNClassifier(ClassifierTask):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **self.base_config(),
             "input_shape": list(self.input_shape_),
             "num_classes": self.num_classes,
             "filters": list(self.filters),

@@ -24,7 +24,8 @@ class MLPClassifier(ClassifierTask):
         activation: hidden activation, any name keras accepts. Defaults to `"relu"`.
         dropout: dropout rate after each hidden layer. Defaults to `0.1`.
         output_activation: `None` for logits or `"softmax"` for probabilities. Defaults to `None`.
-        **kwargs: `name`, `dtype` and the other `keras.Model` arguments.
+        **kwargs: `name`, `dtype` (a dtype policy such as `"mixed_float16"`; defaults to the
+            global policy) and the other `keras.Model` arguments.
 
     Example:
 
@@ -54,16 +55,18 @@ class MLPClassifier(ClassifierTask):
                 f"Received: output_activation={output_activation!r}"
             )
 
+        dtype = self.resolve_dtype_policy(kwargs.pop("dtype", None))
         inputs = keras.Input(shape=input_shape, name="features")
-        x = keras.layers.Flatten()(inputs) if len(input_shape) > 1 else inputs
+        x = keras.layers.Flatten(dtype=dtype)(inputs) if len(input_shape) > 1 else inputs
         for i, units in enumerate(hidden_units):
-            x = keras.layers.Dense(units, activation=activation, name=f"hidden_{i}")(x)
+            x = keras.layers.Dense(units, activation=activation, name=f"hidden_{i}", dtype=dtype)(x)
             if dropout:
-                x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
+                x = keras.layers.Dropout(dropout, name=f"dropout_{i}", dtype=dtype)(x)
         outputs = keras.layers.Dense(
             num_classes, activation=output_activation, name="logits", dtype="float32"
         )(x)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.dtype_policy = dtype  # Functional ignores a `dtype` argument
 
         self.input_shape_ = input_shape
         self.num_classes = num_classes
@@ -75,8 +78,7 @@ class MLPClassifier(ClassifierTask):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **self.base_config(),
             "input_shape": list(self.input_shape_),
             "num_classes": self.num_classes,
             "hidden_units": list(self.hidden_units),
