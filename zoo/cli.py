@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from tfrecords.cli import add_data_command
 from zoo import registry
 
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError)
@@ -179,6 +180,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="model configuration override, e.g. --override dropout=0.2 (repeatable)",
     )
+    p.add_argument(
+        "--shuffle",
+        action=argparse.BooleanOptionalAction,
+        help="shuffle the training data each epoch (default: --shuffle)",
+    )
+    p.add_argument(
+        "--deterministic",
+        action=argparse.BooleanOptionalAction,
+        help="deterministic TensorFlow ops (default: --deterministic)",
+    )
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), help="fit progress (default: 1)")
     p.set_defaults(handler=_cmd_train)
 
@@ -227,6 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="model name in the base directory (default: derived)")
     p.add_argument("--version", type=_positive_int, help="version (default: next integer)")
     p.set_defaults(handler=_cmd_export)
+
+    add_data_command(commands)
     return parser
 
 

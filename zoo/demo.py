@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+import tfrecords
 from zoo import registry
 from zoo.datasets import fit_to_input, load_digits
 from zoo.plots import plot_history
@@ -77,35 +78,49 @@ def run_demo(
     os.makedirs(artifacts_dir, exist_ok=True)
     summary: dict = {"model": model_name, "epochs": epochs, "seed": seed, "stand_ins": []}
 
-    log("[1/6] data: scikit-learn digits, stratified 80/20 split")
+    log("[1/6] data: scikit-learn digits (80/20 stratified split) into TFRecord shards")
     digits = load_digits(seed=seed, dtype="float32")
     model = registry.create(model_name)
     input_shape = model.input_shape[1:]
-    x_train = fit_to_input(digits.train.x, input_shape)
+    data_dir = os.path.join(artifacts_dir, "data")
+    if os.path.exists(data_dir):
+        tf.io.gfile.rmtree(data_dir)
+    train_files = tfrecords.write(
+        {"image": digits.train.x, "label": digits.train.y},
+        os.path.join(data_dir, "train"),
+        num_shards=2,
+        verbose=0,
+    )
+    test_files = tfrecords.write(
+        {"image": digits.test.x, "label": digits.test.y},
+        os.path.join(data_dir, "test"),
+        verbose=0,
+    )
+
+    def to_model_input(image, label):
+        return tf.reshape(image, (-1, *input_shape)), label
+
+    train_ds = tfrecords.read(
+        os.path.join(data_dir, "train"),
+        batch_size=batch_size,
+        shuffle=True,
+        label="label",
+        seed=seed,
+    ).map(to_model_input)
+    test_ds = tfrecords.read(os.path.join(data_dir, "test"), batch_size=256, label="label").map(
+        to_model_input
+    )
     x_test = fit_to_input(digits.test.x, input_shape)
-    data_path = os.path.join(artifacts_dir, "data", "digits.npz")
-    os.makedirs(os.path.dirname(data_path), exist_ok=True)
-    np.savez_compressed(
-        data_path, x_train=x_train, y_train=digits.train.y, x_test=x_test, y_test=digits.test.y
-    )
-    summary["stand_ins"].append(
-        "data: arrays saved as .npz and fed with tf.data.Dataset.from_tensor_slices "
-        "(the tfrecords package replaces this)"
-    )
-    train_ds = (
-        tf.data.Dataset.from_tensor_slices((x_train, digits.train.y))
-        .shuffle(len(x_train), seed=seed)
-        .batch(batch_size)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-    test_ds = tf.data.Dataset.from_tensor_slices((x_test, digits.test.y)).batch(256)
-    summary["train_examples"] = len(x_train)
-    summary["test_examples"] = len(x_test)
-    summary["data_bytes"] = _directory_bytes(data_path)
+    summary["train_examples"] = len(digits.train.y)
+    summary["test_examples"] = len(digits.test.y)
+    summary["data_files"] = len(train_files) + len(test_files)
+    summary["data_bytes"] = _directory_bytes(data_dir)
 
     log(f"[2/6] train: {model_name} ({model.count_params():,} parameters), {epochs} epochs")
     start = time.perf_counter()
-    history = model.fit(train_ds, validation_data=test_ds, epochs=epochs, verbose=verbose)
+    history = model.fit(
+        train_ds, validation_data=test_ds, epochs=epochs, verbose=verbose, shuffle=False
+    )
     summary["train_seconds"] = round(time.perf_counter() - start, 2)
 
     log("[3/6] evaluate on the held-out split")
@@ -170,7 +185,8 @@ def format_summary(summary: dict) -> list[str]:
         f"(served: {summary['served_accuracy']:.4f}, matches local: "
         f"{summary['served_matches_local']})",
         f"  training time       {summary['train_seconds']:.1f} s for {summary['epochs']} epochs",
-        f"  data on disk        {summary['data_bytes'] / 1024:.1f} KiB",
+        f"  TFRecords           {summary['data_files']} shards, "
+        f"{summary['data_bytes'] / 1024:.1f} KiB",
         f"  .keras model        {summary['keras_model_bytes'] / 1024:.1f} KiB",
         f"  SavedModel          {summary['saved_model_bytes'] / 1024:.1f} KiB",
         f"  latency p50 / p99   {summary['latency_ms_p50']:.2f} / "

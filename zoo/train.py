@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -109,21 +110,80 @@ def _digits_datasets(config: TrainConfig, input_shape):
     return train, validation
 
 
-def _tfrecord_dataset(files, config: TrainConfig, input_shape, shuffle: bool):
+def _tfrecord_dataset(
+    files,
+    config: TrainConfig,
+    input_shape,
+    shuffle: bool,
+    input_context: tf.distribute.InputContext | None = None,
+):
     import tfrecords
 
+    batch_size = config.batch_size
+    if input_context is not None:
+        batch_size = input_context.get_per_replica_batch_size(batch_size)
     dataset = tfrecords.read(
         files,
-        batch_size=config.batch_size,
+        batch_size=batch_size,
         shuffle=shuffle,
         label=config.label,
         features=config.features,
         seed=config.seed,
+        input_context=input_context,
     )
-    return dataset.map(
+    dataset = dataset.map(
         lambda x, y: (tf.reshape(tf.cast(x, "float32"), (-1, *input_shape)), y),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
+    if input_context is not None:
+        return dataset  # this pipeline reads only its shards: the global count does not apply
+    # With an unknown cardinality Keras's `fit` counts an extra optimizer iteration per epoch
+    # (which shifts Adam's bias correction); the schema knows the record count.
+    records = tfrecords.inspect(files).num_records
+    return dataset.apply(tf.data.experimental.assert_cardinality(math.ceil(records / batch_size)))
+
+
+def fit_multiworker(
+    model: keras.Model,
+    strategy: tf.distribute.Strategy,
+    dataset_fn,
+    epochs: int,
+    verbose: int = 1,
+) -> dict[str, list[float]]:
+    """Trains `model` under `MultiWorkerMirroredStrategy` with its own `train_step`.
+
+    Keras 3's `fit` does not run under `MultiWorkerMirroredStrategy` (keras-team/keras#20585:
+    it fails converting `PerReplica` values), so this loop builds each worker's input pipeline
+    with `dataset_fn(input_context)` (each reads its own shards and batches per replica) and runs
+    `model.train_step` on every replica, which all-reduces the gradients as `fit` would.
+
+    Returns:
+        The per-epoch metrics, like `History.history` (training metrics only).
+    """
+    distributed = strategy.distribute_datasets_from_function(dataset_fn)
+
+    @tf.function
+    def train_step(batch):
+        logs = strategy.run(model.train_step, args=(batch,))
+        return {name: strategy.experimental_local_results(v)[0] for name, v in logs.items()}
+
+    history: dict[str, list[float]] = {}
+    for epoch in range(epochs):
+        model.reset_metrics()
+        progress = keras.utils.Progbar(None, verbose=verbose) if verbose else None
+        if progress is not None:
+            print(f"Epoch {epoch + 1}/{epochs}")
+        logs, steps = {}, 0
+        for batch in distributed:
+            logs = {k: float(v) for k, v in train_step(batch).items()}
+            steps += 1
+            if progress is not None:
+                progress.update(steps, list(logs.items()))
+        if progress is not None:
+            progress.update(steps, list(logs.items()), finalize=True)
+        for name, value in logs.items():
+            history.setdefault(name, []).append(value)
+    return history
 
 
 def load_datasets(config: TrainConfig, input_shape) -> tuple[tf.data.Dataset, tf.data.Dataset]:
@@ -182,15 +242,30 @@ def _train(config: TrainConfig) -> dict:
         model = registry.create(config.model, **config.overrides)
         if config.learning_rate is not None:
             model.compile(learning_rate=config.learning_rate)
-    train_data, validation = load_datasets(config, model.input_shape[1:])
-    history = model.fit(
-        train_data,
-        validation_data=validation,
-        epochs=config.epochs,
-        verbose=config.verbose,
-        shuffle=False,  # the dataset shuffles itself
-    )
-    result = {k: float(v[-1]) for k, v in history.history.items()}
+    input_shape = model.input_shape[1:]
+    if config.strategy == "multiworker":
+        if config.data is None:
+            raise ValueError(
+                "`strategy='multiworker'` reads TFRecord shards per worker; pass `data`. "
+                "Received: data=None"
+            )
+
+        def dataset_fn(input_context):
+            return _tfrecord_dataset(
+                config.data, config, input_shape, config.shuffle, input_context
+            )
+
+        history = fit_multiworker(model, strategy, dataset_fn, config.epochs, config.verbose)
+    else:
+        train_data, validation = load_datasets(config, input_shape)
+        history = model.fit(
+            train_data,
+            validation_data=validation,
+            epochs=config.epochs,
+            verbose=config.verbose,
+            shuffle=False,  # the dataset shuffles itself
+        ).history
+    result = {k: float(v[-1]) for k, v in history.items()}
 
     chief = is_chief()
     output = config.output if chief else tempfile.mkdtemp(prefix="zoo-worker-")
@@ -198,8 +273,8 @@ def _train(config: TrainConfig) -> dict:
     model_path = os.path.join(output, f"{config.model}.keras")
     model.save(model_path)
     with open(os.path.join(output, "history.json"), "w") as f:
-        json.dump(history.history, f, indent=2)
-    curve = plot_history(history.history, os.path.join(output, "training_curve.png"))
+        json.dump(history, f, indent=2)
+    curve = plot_history(history, os.path.join(output, "training_curve.png"))
     record = write_run_record(
         os.path.join(output, "run.json"), dataclasses.asdict(config), seed=config.seed
     )

@@ -87,14 +87,16 @@ class GaussianNLL(keras.losses.Loss):
     `y_pred` is a `GaussianHead` output: means and variances concatenated on the last axis.
     The loss per target is `0.5 * log(variance) + (y - mean)^2 / (2 * variance)`, plus
     `0.5 * log(2 pi)` when `include_constant=True`; targets are averaged. It is computed in
-    float32.
+    float32. Variances below `min_variance` are raised to it: a `GaussianHead` never outputs
+    less than its own floor, so this only affects heads that can output zero or negative
+    variances, whose loss stays finite (such a variance gets no gradient).
 
     Args:
         include_constant: add `0.5 * log(2 pi)` so the value is the exact NLL in nats.
             Defaults to `True`.
+        min_variance: floor on the predicted variance, positive. Defaults to `1e-6`.
         reduction: as in `keras.losses.Loss`. Defaults to `"sum_over_batch_size"`.
         name: loss name. Defaults to `"gaussian_nll"`.
-        dtype: as in `keras.losses.Loss`. Defaults to `None`.
 
     Example:
 
@@ -111,11 +113,20 @@ class GaussianNLL(keras.losses.Loss):
     def __init__(
         self,
         include_constant: bool = True,
+        min_variance: float = 1e-6,
         reduction: str = "sum_over_batch_size",
         name: str = "gaussian_nll",
-        dtype=None,
     ):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        super().__init__(name=name, reduction=reduction)
+        if (
+            isinstance(min_variance, bool)
+            or not isinstance(min_variance, int | float)
+            or not min_variance > 0
+        ):
+            raise ValueError(
+                f"`min_variance` must be a positive number. Received: min_variance={min_variance!r}"
+            )
+        self.min_variance = float(min_variance)
         if not isinstance(include_constant, bool):
             raise TypeError(
                 "`include_constant` must be a bool. "
@@ -131,6 +142,7 @@ class GaussianNLL(keras.losses.Loss):
                 f"size). Received: y_pred.shape={y_pred.shape}"
             )
         mean, variance = split_mean_variance(y_pred)
+        variance = ops.maximum(variance, self.min_variance)
         y_true = ops.reshape(ops.cast(y_true, "float32"), ops.shape(mean))
         nll = 0.5 * ops.log(variance) + ops.square(y_true - mean) / (2.0 * variance)
         if self.include_constant:
@@ -138,4 +150,8 @@ class GaussianNLL(keras.losses.Loss):
         return ops.mean(nll, axis=-1)
 
     def get_config(self):
-        return {**super().get_config(), "include_constant": self.include_constant}
+        return {
+            **super().get_config(),
+            "include_constant": self.include_constant,
+            "min_variance": self.min_variance,
+        }

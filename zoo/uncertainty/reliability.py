@@ -108,8 +108,9 @@ def reliability_diagram(
     bins = calibration_bins(y_true, probs, num_bins)
     width = 1.0 / num_bins
     centers = bins.edges[:-1] + width / 2
+    # Empty bins draw nothing: zero accuracy and zero gap.
     accuracy = np.nan_to_num(bins.accuracy)
-    confidence = np.where(bins.counts > 0, bins.confidence, centers)
+    confidence = np.where(bins.counts > 0, bins.confidence, accuracy)
 
     figure, (top, bottom) = plt.subplots(
         2, 1, figsize=(4.5, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
