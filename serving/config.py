@@ -57,8 +57,10 @@ def _version_policy(policy) -> storage_pb2.FileSystemStoragePathSourceConfig.Ser
         return policy_pb(all=policy_pb.All())
     if isinstance(policy, int) and not isinstance(policy, bool) and policy > 0:
         return policy_pb(latest=policy_pb.Latest(num_versions=policy))
-    if isinstance(policy, (list, tuple)) and policy and all(
-        isinstance(v, int) and v > 0 for v in policy
+    if (
+        isinstance(policy, (list, tuple))
+        and policy
+        and all(isinstance(v, int) and v > 0 for v in policy)
     ):
         return policy_pb(specific=policy_pb.Specific(versions=list(policy)))
     raise ValueError(
@@ -131,7 +133,9 @@ def write_model_config(
             )
         for key, value in overrides.items():
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"`batching[{key!r}]` must be a positive integer. Received: {value!r}")
+                raise ValueError(
+                    f"`batching[{key!r}]` must be a positive integer. Received: {value!r}"
+                )
         params.update(overrides)
         # BatchingParameters is a text proto of wrapped integers; its .proto is not shipped in
         # tensorflow-serving-api, so the file is written directly.

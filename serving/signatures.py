@@ -140,10 +140,17 @@ def classify_signature(
     if class_names is not None:
         class_names = [str(c) for c in class_names]
         if not class_names:
-            raise ValueError(f"`class_names` must not be empty. Received: class_names={class_names}")
+            raise ValueError(
+                f"`class_names` must not be empty. Received: class_names={class_names}"
+            )
     return SignatureBuilder(
         CLASSIFY_METHOD,
-        {"k": k, "class_names": class_names, "from_logits": from_logits, "output_name": output_name},
+        {
+            "k": k,
+            "class_names": class_names,
+            "from_logits": from_logits,
+            "output_name": output_name,
+        },
     )
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 
 import keras
 import numpy as np
-import tensorflow as tf
+
+from layers.callbacks.batches import check_batch_size, iterate_inputs
 
 
 def batch_norm_layers(model: keras.Model) -> list[keras.layers.BatchNormalization]:
@@ -19,20 +19,8 @@ def batch_norm_layers(model: keras.Model) -> list[keras.layers.BatchNormalizatio
     ]
 
 
-def iterate_inputs(data, batch_size: int = 32) -> Iterator:
-    """Yields input batches from an array, an `(x, ...)` tuple or a `tf.data.Dataset`."""
-    if isinstance(data, tf.data.Dataset):
-        for element in data:
-            yield element[0] if isinstance(element, tuple) else element
-        return
-    x = data[0] if isinstance(data, tuple) else data
-    count = int(np.shape(keras.tree.flatten(x)[0])[0])
-    for start in range(0, count, batch_size):
-        yield keras.tree.map_structure(lambda a, s=start: a[s : s + batch_size], x)
-
-
 class _RunningMoments:
-    """Per-channel count, mean and sum of squared deviations, merged batch by batch (Chan et al.)."""
+    """Per-channel count, mean and sum of squared deviations, merged as in Chan et al. 1979."""
 
     def __init__(self):
         self.count = 0
@@ -62,7 +50,6 @@ class _RunningMoments:
 @contextlib.contextmanager
 def _recording_inputs(layers, moments):
     """Makes each layer record the statistics of its inputs while it still runs as usual."""
-    originals = {}
     for layer, running in zip(layers, moments, strict=True):
         original = layer.call
 
@@ -72,15 +59,13 @@ def _recording_inputs(layers, moments):
             _running.update(keras.ops.convert_to_numpy(inputs), axes)
             return _original(inputs, *args, **kwargs)
 
-        originals[id(layer)] = original
         layer.call = call
     try:
         yield
     finally:
         for layer in layers:
+            # The wrapper is an instance attribute; removing it exposes the class's `call` again.
             del layer.call
-            if layer.call != originals[id(layer)]:
-                layer.call = originals[id(layer)]
 
 
 def recompute_batch_norm_statistics(model: keras.Model, data, batch_size: int = 32) -> int:
@@ -109,10 +94,7 @@ def recompute_batch_norm_statistics(model: keras.Model, data, batch_size: int = 
     Reference: Izmailov et al., "Averaging Weights Leads to Wider Optima and Better
     Generalization", UAI 2018.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(
-            f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}"
-        )
+    check_batch_size(batch_size)
     layers = batch_norm_layers(model)
     if not layers:
         return 0

@@ -70,13 +70,13 @@ class PositionEmbedding(keras.layers.Layer):
 
     def call(self, inputs, start_index=0):
         shape = ops.shape(inputs)
-        if isinstance(start_index, int) and isinstance(shape[-2], int):
-            if start_index < 0 or start_index + shape[-2] > self.sequence_length:
-                raise ValueError(
-                    f"Positions {start_index}..{start_index + shape[-2] - 1} do not fit in the "
-                    f"table of `sequence_length={self.sequence_length}`. "
-                    f"Received: start_index={start_index}"
-                )
+        static = isinstance(start_index, int) and isinstance(shape[-2], int)
+        if static and (start_index < 0 or start_index + shape[-2] > self.sequence_length):
+            raise ValueError(
+                f"Positions {start_index}..{start_index + shape[-2] - 1} do not fit in the "
+                f"table of `sequence_length={self.sequence_length}`. "
+                f"Received: start_index={start_index}"
+            )
         rows = ops.slice(self.embeddings, (start_index, 0), (shape[-2], shape[-1]))
         return ops.broadcast_to(ops.cast(rows, self.compute_dtype), shape)
 

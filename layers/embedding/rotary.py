@@ -56,7 +56,10 @@ class RotaryEmbedding(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        for name, value, low in (("max_wavelength", max_wavelength, 1), ("scaling_factor", scaling_factor, 0)):
+        for name, value, low in (
+            ("max_wavelength", max_wavelength, 1),
+            ("scaling_factor", scaling_factor, 0),
+        ):
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= low:
                 raise ValueError(
                     f"`{name}` must be a number greater than {low}. Received: {name}={value!r}"

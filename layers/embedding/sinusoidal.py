@@ -43,7 +43,8 @@ class SinusoidalPositionEmbedding(keras.layers.Layer):
             )
         if max_wavelength <= 1:
             raise ValueError(
-                f"`max_wavelength` must be greater than 1. Received: max_wavelength={max_wavelength}"
+                "`max_wavelength` must be greater than 1. "
+                f"Received: max_wavelength={max_wavelength}"
             )
         self.max_wavelength = max_wavelength
 

@@ -54,9 +54,7 @@ class DropBlock2D(keras.layers.Layer):
         NeurIPS 2018. https://arxiv.org/abs/1810.12890
     """
 
-    def __init__(
-        self, rate: float = 0.1, block_size: int = 7, seed: int | None = None, **kwargs
-    ):
+    def __init__(self, rate: float = 0.1, block_size: int = 7, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.rate = check_rate("rate", rate)
         self.block_size = check_positive_int("block_size", block_size)

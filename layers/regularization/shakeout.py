@@ -122,4 +122,11 @@ class ShakeoutDense(keras.layers.Dense):
         return outputs
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate, "c": self.c, "seed": self.seed}
+        return {
+            **super().get_config(),
+            # keras's Dense takes this argument but leaves it out of its config.
+            "activity_regularizer": keras.regularizers.serialize(self.activity_regularizer),
+            "rate": self.rate,
+            "c": self.c,
+            "seed": self.seed,
+        }

@@ -1,0 +1,7 @@
+"""Attention layers and transformer blocks: sparse attention, ACT, the encoder block."""
+
+from layers.attention.adaptive_computation_time import AdaptiveComputationTime
+from layers.attention.sparse_attention import SparseAttention
+from layers.attention.transformer_encoder_block import TransformerEncoderBlock
+
+__all__ = ["AdaptiveComputationTime", "SparseAttention", "TransformerEncoderBlock"]

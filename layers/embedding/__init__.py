@@ -1,0 +1,19 @@
+"""Position information for transformers: sinusoidal, learned, rotary and relative biases."""
+
+from layers.embedding.learned import PositionEmbedding
+from layers.embedding.relative_position_bias import (
+    RelativePositionBias,
+    swin_relative_position_index,
+    t5_relative_position_bucket,
+)
+from layers.embedding.rotary import RotaryEmbedding
+from layers.embedding.sinusoidal import SinusoidalPositionEmbedding
+
+__all__ = [
+    "PositionEmbedding",
+    "RelativePositionBias",
+    "RotaryEmbedding",
+    "SinusoidalPositionEmbedding",
+    "swin_relative_position_index",
+    "t5_relative_position_bucket",
+]
