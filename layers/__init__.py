@@ -1,0 +1,47 @@
+"""keras-zoo's building blocks for `model.fit` users.
+
+Layers are importable flat (`from layers import SparseAttention`); training components live in
+their modules: `layers.optimizers`, `layers.schedules`, `layers.callbacks`, `layers.losses`.
+"""
+
+from layers import callbacks, losses, optimizers, schedules
+from layers.attention import AdaptiveComputationTime, SparseAttention, TransformerEncoderBlock
+from layers.convolution import DeformableConv2D, InvertedResidual, SqueezeExcite, WSConv2D
+from layers.embedding import (
+    PositionEmbedding,
+    RelativePositionBias,
+    RotaryEmbedding,
+    SinusoidalPositionEmbedding,
+)
+from layers.normalization import InstanceNormalization
+from layers.recurrent import HMLSTM, QRNN, AttentionDecoder, HMLSTMCell, IndRNN, IndRNNCell
+from layers.regularization import DropBlock2D, MCDropout, ShakeoutDense, StochasticDepth
+
+__all__ = [
+    "HMLSTM",
+    "QRNN",
+    "AdaptiveComputationTime",
+    "AttentionDecoder",
+    "DeformableConv2D",
+    "DropBlock2D",
+    "HMLSTMCell",
+    "IndRNN",
+    "IndRNNCell",
+    "InstanceNormalization",
+    "InvertedResidual",
+    "MCDropout",
+    "PositionEmbedding",
+    "RelativePositionBias",
+    "RotaryEmbedding",
+    "ShakeoutDense",
+    "SinusoidalPositionEmbedding",
+    "SparseAttention",
+    "SqueezeExcite",
+    "StochasticDepth",
+    "TransformerEncoderBlock",
+    "WSConv2D",
+    "callbacks",
+    "losses",
+    "optimizers",
+    "schedules",
+]

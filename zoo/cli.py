@@ -1,4 +1,4 @@
-"""The `zoo` command line: `zoo list | demo | train | export | serve | data`.
+"""The `zoo` command line: `zoo list | demo | train | tune | export | serve | data`.
 
 User mistakes (an unknown model, a missing file, a bad value) print one `zoo: error: ...` line
 and exit with status 2; anything else is a bug and shows its traceback.
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 
+from serving.cli import add_export_command, add_serve_command
 from tfrecords.cli import add_data_command
 from zoo import registry
 
@@ -84,34 +84,6 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     result = tune(**options, **dict(args.fix or []))
     if result is not None:
         print(json.dumps(result, indent=2, default=str))
-    return 0
-
-
-def _cmd_export(args: argparse.Namespace) -> int:
-    import keras
-
-    if args.model.endswith(".keras"):
-        if not os.path.isfile(args.model):
-            raise FileNotFoundError(f"No .keras file at {args.model!r}")
-        model = keras.saving.load_model(args.model)
-        default_name = os.path.splitext(os.path.basename(args.model))[0]
-    else:
-        model = registry.create(args.model)
-        default_name = args.model
-    name = args.name or default_name
-    version = args.version
-    if version is None:
-        existing = (
-            [int(v) for v in os.listdir(os.path.join(args.base_dir, name)) if v.isdigit()]
-            if os.path.isdir(os.path.join(args.base_dir, name))
-            else []
-        )
-        version = max(existing, default=0) + 1
-    path = os.path.join(args.base_dir, name, str(version))
-    if os.path.exists(path):
-        raise FileExistsError(f"{path!r} already exists. Received: version={version}")
-    model.export(path, verbose=False)
-    print(path)
     return 0
 
 
@@ -227,18 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
     p.set_defaults(handler=_cmd_tune)
 
-    p = commands.add_parser(
-        "export",
-        help="export a registered or saved model as a SavedModel for TF Serving",
-        description="Export MODEL (a registered name or a .keras file) to BASE_DIR/NAME/VERSION, "
-        "the layout tensorflow_model_server watches.",
-    )
-    p.add_argument("model", help="registered model name or path to a .keras file")
-    p.add_argument("--base-dir", required=True, help="TF Serving base directory")
-    p.add_argument("--name", help="model name in the base directory (default: derived)")
-    p.add_argument("--version", type=_positive_int, help="version (default: next integer)")
-    p.set_defaults(handler=_cmd_export)
-
+    add_export_command(commands)
+    add_serve_command(commands)
     add_data_command(commands)
     return parser
 

@@ -21,7 +21,7 @@ def test_list_with_pattern(capsys):
     assert cli.main(["list", "nothing_*"]) == 1
 
 
-@pytest.mark.parametrize("command", ["list", "demo", "train", "export"])
+@pytest.mark.parametrize("command", ["list", "demo", "train", "tune", "export", "serve", "data"])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main([command, "--help"])
@@ -55,17 +55,21 @@ def test_train_then_export_the_saved_model(tmp_path, capsys):
     assert keras.saving.load_model(model_path).count_params() > 0
 
     base = tmp_path / "serving"
-    assert cli.main(["export", str(model_path), "--base-dir", str(base)]) == 0
-    assert cli.main(["export", str(model_path), "--base-dir", str(base)]) == 0
-    assert sorted(os.listdir(base / "mlp_digits")) == ["1", "2"]
+    assert cli.main(["export", str(model_path), str(base)]) == 0
+    assert cli.main(["export", str(model_path), str(base)]) == 0
+    assert sorted(v for v in os.listdir(base / "mlp_digits") if not v.startswith(".")) == [
+        "1",
+        "2",
+    ]
     assert (base / "mlp_digits" / "2" / "saved_model.pb").is_file()
-    assert cli.main(["export", str(model_path), "--base-dir", str(base), "--version", "2"]) == 2
-    assert "already exists" in capsys.readouterr().err
+    assert cli.main(["export", str(model_path), str(base), "--version", "2"]) == 2
+    assert "zoo: error:" in capsys.readouterr().err
 
 
 def test_export_missing_file_is_a_user_error(tmp_path, capsys):
-    assert cli.main(["export", str(tmp_path / "nope.keras"), "--base-dir", str(tmp_path)]) == 2
-    assert "No .keras file" in capsys.readouterr().err
+    assert cli.main(["export", str(tmp_path / "nope.keras"), str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("zoo: error:") and "nope.keras" in err[0]
 
 
 def test_python_dash_m_zoo_runs_without_traceback_on_user_error():

@@ -14,5 +14,7 @@ def test_demo_runs_end_to_end(tmp_path):
     assert summary["latency_ms_p50"] <= summary["latency_ms_p99"]
     assert (tmp_path / "training_curve.png").stat().st_size > 1000
     assert (tmp_path / "serving" / "digits" / "1" / "saved_model.pb").is_file()
+    assert summary["served_version"] == 1 and summary["server_url"].startswith("http://127.0.0.1:")
+    assert len(list((tmp_path / "data").glob("train-*-of-00002.tfrecord"))) == 2
     assert json.loads((tmp_path / "summary.json").read_text()) == summary
     assert lines[0].startswith("[1/6]") and any("test accuracy" in line for line in lines)
