@@ -1,11 +1,13 @@
 """keras-zoo's building blocks for `model.fit` users.
 
 Layers are importable flat (`from layers import SparseAttention`); training components live in
-their modules: `layers.optimizers`, `layers.schedules`, `layers.callbacks`, `layers.losses`.
+their modules: `layers.optimizers`, `layers.schedules`, `layers.callbacks`, `layers.losses`,
+`layers.metrics`.
 """
 
-from layers import callbacks, losses, optimizers, schedules
+from layers import callbacks, losses, metrics, optimizers, schedules
 from layers.attention import AdaptiveComputationTime, SparseAttention, TransformerEncoderBlock
+from layers.bayesian import Conv2DFlipout, DenseFlipout, DenseReparameterization
 from layers.convolution import DeformableConv2D, InvertedResidual, SqueezeExcite, WSConv2D
 from layers.embedding import (
     PositionEmbedding,
@@ -22,7 +24,10 @@ __all__ = [
     "QRNN",
     "AdaptiveComputationTime",
     "AttentionDecoder",
+    "Conv2DFlipout",
     "DeformableConv2D",
+    "DenseFlipout",
+    "DenseReparameterization",
     "DropBlock2D",
     "HMLSTMCell",
     "IndRNN",
@@ -42,6 +47,7 @@ __all__ = [
     "WSConv2D",
     "callbacks",
     "losses",
+    "metrics",
     "optimizers",
     "schedules",
 ]

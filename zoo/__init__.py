@@ -10,7 +10,7 @@ model = zoo.create("cnn_digits")
 ```
 """
 
-from zoo import basic
+from zoo import basic, uncertainty
 from zoo.registry import UnknownModelError, create, get_spec, list_models, register, unregister
 
 __all__ = [
@@ -20,5 +20,6 @@ __all__ = [
     "get_spec",
     "list_models",
     "register",
+    "uncertainty",
     "unregister",
 ]

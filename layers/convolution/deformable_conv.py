@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from layers.regularization._validation import (
+from layers.validation import (
     check_choice,
     check_int_pair,
     check_positive_int,

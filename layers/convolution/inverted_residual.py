@@ -5,14 +5,14 @@ from __future__ import annotations
 import keras
 
 from layers.convolution.squeeze_excite import SqueezeExcite
-from layers.regularization._validation import (
+from layers.regularization.stochastic_depth import StochasticDepth
+from layers.validation import (
     check_int_pair,
-    check_positive,
+    check_positive_float,
     check_positive_int,
     check_probability_open_closed,
     check_rate,
 )
-from layers.regularization.stochastic_depth import StochasticDepth
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
@@ -74,14 +74,14 @@ class InvertedResidual(keras.layers.Layer):
         self.kernel_size = check_int_pair("kernel_size", kernel_size)
         self.strides = check_int_pair("strides", strides)
         if se_ratio is not None:
-            check_positive("se_ratio", se_ratio)
+            check_positive_float("se_ratio", se_ratio)
         self.se_ratio = se_ratio
         self.survival_probability = check_probability_open_closed(
             "survival_probability", survival_probability
         )
         self.activation = keras.activations.get(activation)
         self.norm_momentum = check_rate("norm_momentum", norm_momentum)
-        self.norm_epsilon = check_positive("norm_epsilon", norm_epsilon)
+        self.norm_epsilon = check_positive_float("norm_epsilon", norm_epsilon)
 
     def build(self, input_shape):
         if len(input_shape) != 4 or input_shape[-1] is None:

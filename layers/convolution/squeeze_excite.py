@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from layers.regularization._validation import check_positive_int
+from layers.validation import check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")

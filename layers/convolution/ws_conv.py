@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from layers.regularization._validation import check_positive
+from layers.validation import check_positive_float
 
 
 def standardize_kernel(kernel, epsilon: float):
@@ -90,7 +90,7 @@ class WSConv2D(keras.layers.Conv2D):
             bias_constraint=bias_constraint,
             **kwargs,
         )
-        self.epsilon = check_positive("epsilon", epsilon)
+        self.epsilon = check_positive_float("epsilon", epsilon)
 
     def convolution_op(self, inputs, kernel):
         standardized = standardize_kernel(ops.cast(kernel, "float32"), self.epsilon)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from layers.losses._checks import check_non_negative_float
+from layers.validation import check_non_negative_float
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from layers.losses._checks import check_choice, check_non_negative_float
+from layers.validation import check_choice, check_non_negative_float
 
 STRATEGIES = ("semi_hard", "hard", "all")
 DISTANCES = ("euclidean", "squared_euclidean", "cosine")

@@ -7,7 +7,7 @@ import re
 import keras
 from keras import ops
 
-from layers.optimizers._checks import check_non_negative_float, check_unit_interval
+from layers.validation import check_non_negative_float, check_unit_interval
 
 
 def _check_patterns(value) -> list[str] | None:

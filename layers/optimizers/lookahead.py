@@ -6,8 +6,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from layers.optimizers._checks import check_positive_int, check_unit_interval
 from layers.optimizers._wrapper import OptimizerWrapper
+from layers.validation import check_positive_int, check_unit_interval
 
 
 def copy_initializer(variable):

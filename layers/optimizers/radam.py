@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from layers.optimizers._checks import check_non_negative_float, check_unit_interval
+from layers.validation import check_non_negative_float, check_unit_interval
 
 # Below this length of the approximated simple moving average the adaptive step's variance is
 # intractable and RAdam takes an un-adapted momentum step; 5 as in `torch.optim.RAdam`.

@@ -5,9 +5,9 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from layers.optimizers._checks import check_positive_int, check_unit_interval
 from layers.optimizers.lookahead import copy_initializer, lookahead_sync
 from layers.optimizers.radam import RAdam
+from layers.validation import check_positive_int, check_unit_interval
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from layers.recurrent._checks import check_bool, check_choice, check_positive_int
+from layers.validation import check_bool, check_choice, check_positive_int
 
 ATTENTION_TYPES = ("luong", "bahdanau")
 RNN_TYPES = ("lstm", "gru")

@@ -5,12 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from layers.recurrent._checks import (
-    check_bool,
-    check_positive_float,
-    check_positive_ints,
-    serialize,
-)
+from layers.serialization import serialize
+from layers.validation import check_bool, check_positive_float, check_positive_ints
 
 
 def hmlstm_update(c, h, f, i, o, g, z_below, z_previous):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from layers.recurrent._checks import check_bool, check_positive_float, check_positive_int, serialize
+from layers.serialization import serialize
+from layers.validation import check_bool, check_positive_float, check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")

@@ -5,12 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from layers.recurrent._checks import (
-    check_bool,
-    check_positive_int,
-    check_rate,
-    serialize,
-)
+from layers.serialization import serialize
+from layers.validation import check_bool, check_positive_int, check_rate
 
 
 def linear_recurrence(decay, increment, initial=None):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from layers.regularization._validation import (
+from layers.validation import (
     check_optional_seed,
     check_positive_int,
     check_rate,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from layers.regularization._validation import (
-    check_non_negative,
+from layers.validation import (
+    check_non_negative_float,
     check_optional_seed,
     check_positive_int,
     check_rate,
@@ -105,7 +105,7 @@ class ShakeoutDense(keras.layers.Dense):
             **kwargs,
         )
         self.rate = check_rate("rate", rate)
-        self.c = check_non_negative("c", c)
+        self.c = check_non_negative_float("c", c)
         self.seed = check_optional_seed("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(seed)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from layers.optimizers._checks import (
+from layers.validation import (
     check_choice,
     check_non_negative_float,
     check_positive_float,

@@ -7,7 +7,7 @@ import math
 import keras
 from keras import ops
 
-from layers.optimizers._checks import check_positive_float, check_positive_int, check_unit_interval
+from layers.validation import check_positive_float, check_positive_int, check_unit_interval
 
 
 def _cosine_anneal(start, end, fraction):

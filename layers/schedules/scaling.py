@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from layers.optimizers._checks import check_choice, check_positive_float, check_positive_int
+from layers.validation import check_choice, check_positive_float, check_positive_int
 
 RULES = ("linear", "sqrt")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from zoo.basic.validation import check_positive_int, check_positive_ints, check_rate
+from layers.validation import check_positive_int, check_positive_ints, check_rate
 from zoo.registry import register
 from zoo.task import ClassifierTask
 

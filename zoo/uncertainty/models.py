@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 
 from layers.bayesian import Conv2DFlipout, DenseFlipout, get_prior
-from zoo.basic.validation import check_positive_int, check_positive_ints
+from layers.validation import check_positive_int, check_positive_ints
 from zoo.registry import register
 from zoo.task import ClassifierTask
 
@@ -57,7 +57,8 @@ class BayesianMLP(ClassifierTask):
         posterior_scale_init: initial posterior standard deviation. Defaults to `0.01`.
         deterministic: use posterior means instead of sampling. Defaults to `False`.
         output_activation: `None` for logits or `"softmax"`. Defaults to `None`.
-        **kwargs: `name` and the other `keras.Model` arguments.
+        **kwargs: `name`, `dtype` (a dtype policy such as `"mixed_float16"`; defaults to the
+            global policy) and the other `keras.Model` arguments.
 
     Example:
 
@@ -95,14 +96,18 @@ class BayesianMLP(ClassifierTask):
             "deterministic": deterministic,
         }
 
+        dtype = self.resolve_dtype_policy(kwargs.pop("dtype", None))
         inputs = keras.Input(shape=input_shape, name="features")
-        x = keras.layers.Flatten()(inputs) if len(input_shape) > 1 else inputs
+        x = keras.layers.Flatten(dtype=dtype)(inputs) if len(input_shape) > 1 else inputs
         for i, units in enumerate(hidden_units):
-            x = DenseFlipout(units, activation=activation, name=f"hidden_{i}", **bayesian)(x)
+            x = DenseFlipout(
+                units, activation=activation, name=f"hidden_{i}", dtype=dtype, **bayesian
+            )(x)
         outputs = DenseFlipout(
             num_classes, activation=output_activation, name="logits", dtype="float32", **bayesian
         )(x)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.dtype_policy = dtype  # Functional ignores a `dtype` argument
 
         self.input_shape_ = input_shape
         self.num_classes = num_classes
@@ -117,8 +122,7 @@ class BayesianMLP(ClassifierTask):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **self.base_config(),
             "input_shape": list(self.input_shape_),
             "num_classes": self.num_classes,
             "hidden_units": list(self.hidden_units),
@@ -153,7 +157,8 @@ class BayesianCNN(ClassifierTask):
         posterior_scale_init: initial posterior standard deviation. Defaults to `0.01`.
         deterministic: use posterior means instead of sampling. Defaults to `False`.
         output_activation: `None` for logits or `"softmax"`. Defaults to `None`.
-        **kwargs: `name` and the other `keras.Model` arguments.
+        **kwargs: `name`, `dtype` (a dtype policy such as `"mixed_float16"`; defaults to the
+            global policy) and the other `keras.Model` arguments.
 
     Example:
 
@@ -197,6 +202,7 @@ class BayesianCNN(ClassifierTask):
             "deterministic": deterministic,
         }
 
+        dtype = self.resolve_dtype_policy(kwargs.pop("dtype", None))
         inputs = keras.Input(shape=input_shape, name="images")
         x = inputs
         width = min(input_shape[:2])
@@ -208,16 +214,18 @@ class BayesianCNN(ClassifierTask):
                 activation=activation,
                 kernel_initializer="he_normal",
                 name=f"conv_{i}",
+                dtype=dtype,
                 **bayesian,
             )(x)
             if width >= 2:
-                x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
+                x = keras.layers.MaxPooling2D(2, name=f"pool_{i}", dtype=dtype)(x)
                 width //= 2
-        x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+        x = keras.layers.GlobalAveragePooling2D(name="gap", dtype=dtype)(x)
         outputs = DenseFlipout(
             num_classes, activation=output_activation, name="logits", dtype="float32", **bayesian
         )(x)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.dtype_policy = dtype  # Functional ignores a `dtype` argument
 
         self.input_shape_ = input_shape
         self.num_classes = num_classes
@@ -233,8 +241,7 @@ class BayesianCNN(ClassifierTask):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **self.base_config(),
             "input_shape": list(self.input_shape_),
             "num_classes": self.num_classes,
             "filters": list(self.filters),

@@ -1,0 +1,124 @@
+"""The mean-field Gaussian posterior that every Bayesian layer keeps over its weights.
+
+Each weight tensor gets two variables of the same shape: `*_loc`, the posterior mean, and
+`*_untransformed_scale`, `rho`, with standard deviation `softplus(rho) + MIN_SCALE` (Blundell et
+al.'s parameterisation, which keeps the scale positive without constraints).
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import ops
+
+from layers.bayesian.priors import get_prior
+
+# Keeps the scale away from zero so that log-densities in the KL stay finite.
+MIN_SCALE = 1e-6
+
+
+def untransformed_scale(scale: float) -> float:
+    """The `rho` with `softplus(rho) + MIN_SCALE == scale`."""
+    return math.log(math.expm1(scale - MIN_SCALE))
+
+
+def check_number(name: str, value, low: float, low_inclusive: bool = True) -> float:
+    ok = not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+    if ok:
+        ok = value >= low if low_inclusive else value > low
+    if not ok:
+        relation = ">=" if low_inclusive else ">"
+        raise ValueError(f"`{name}` must be a number {relation} {low}. Received: {name}={value!r}")
+    return float(value)
+
+
+class BayesianLayer(keras.layers.Layer):
+    """Shared machinery of the Bayesian layers: posterior variables, sampling and the KL term.
+
+    The posterior variables opt out of Keras' autocasting so that `call` reads them in float32:
+    the KL is a sum over every weight and would overflow float16 under `mixed_float16`. The
+    sampled weights are cast to the compute dtype once, just before they meet the inputs.
+    """
+
+    def __init__(
+        self,
+        prior=None,
+        kl_weight: float = 1.0,
+        posterior_scale_init: float = 0.01,
+        deterministic: bool = False,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.prior_config = prior
+        self.prior = get_prior(prior)
+        self.kl_weight = check_number("kl_weight", kl_weight, 0.0)
+        self.posterior_scale_init = check_number(
+            "posterior_scale_init", posterior_scale_init, MIN_SCALE, low_inclusive=False
+        )
+        if not isinstance(deterministic, bool):
+            raise TypeError(
+                f"`deterministic` must be a bool. Received: deterministic={deterministic!r}"
+            )
+        self.deterministic = deterministic
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"`seed` must be an integer or None. Received: seed={seed!r}")
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def add_posterior(self, name: str, shape, loc_initializer) -> None:
+        """Creates `{name}_loc` and `{name}_untransformed_scale` of `shape`."""
+        setattr(
+            self,
+            f"{name}_loc",
+            self.add_weight(
+                name=f"{name}_loc", shape=shape, initializer=loc_initializer, autocast=False
+            ),
+        )
+        rho = keras.initializers.Constant(untransformed_scale(self.posterior_scale_init))
+        setattr(
+            self,
+            f"{name}_untransformed_scale",
+            self.add_weight(
+                name=f"{name}_untransformed_scale", shape=shape, initializer=rho, autocast=False
+            ),
+        )
+
+    def posterior(self, name: str):
+        """`(loc, scale)` of the posterior over weight `name`, float32."""
+        loc = ops.convert_to_tensor(getattr(self, f"{name}_loc"))
+        rho = ops.convert_to_tensor(getattr(self, f"{name}_untransformed_scale"))
+        return loc, ops.softplus(rho) + MIN_SCALE
+
+    def normal(self, shape, dtype: str = "float32"):
+        return keras.random.normal(shape, dtype=dtype, seed=self.seed_generator)
+
+    def rademacher(self, shape, dtype: str):
+        """Random signs, +1 or -1 with equal probability."""
+        bits = keras.random.randint(shape, 0, 2, dtype="int32", seed=self.seed_generator)
+        return ops.cast(2 * bits - 1, dtype)
+
+    def use_mean(self, deterministic: bool | None) -> bool:
+        return self.deterministic if deterministic is None else bool(deterministic)
+
+    def add_kl_loss(self, names) -> None:
+        """Adds `kl_weight * sum KL(q || prior)` over the named weights to the layer's losses."""
+        total = 0.0
+        for name in names:
+            loc, scale = self.posterior(name)
+            total = total + self.prior.kl_divergence(loc, scale, self.normal)
+        self.add_loss(self.kl_weight * total)
+
+    def get_config(self):
+        prior = self.prior_config
+        if prior is not None and not isinstance(prior, str):
+            prior = keras.saving.serialize_keras_object(self.prior)
+        return {
+            **super().get_config(),
+            "prior": prior,
+            "kl_weight": self.kl_weight,
+            "posterior_scale_init": self.posterior_scale_init,
+            "deterministic": self.deterministic,
+            "seed": self.seed,
+        }

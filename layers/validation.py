@@ -1,0 +1,113 @@
+"""Argument checks shared by every keras-zoo component.
+
+Each check returns the value (normalised where it says so) or raises an error that names the
+argument and quotes the value received, e.g. "`units` must be a positive integer.
+Received: units=0".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_positive_int(value) -> bool:
+    return _is_int(value) and value > 0
+
+
+def check_positive_int(name: str, value) -> int:
+    if not is_positive_int(value):
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    return value
+
+
+def check_non_negative_int(name: str, value) -> int:
+    if not _is_int(value) or value < 0:
+        raise ValueError(f"`{name}` must be a non-negative integer. Received: {name}={value!r}")
+    return value
+
+
+def check_positive_ints(name: str, values) -> tuple[int, ...]:
+    """A non-empty sequence of positive integers, returned as a tuple."""
+    is_sequence = isinstance(values, Sequence) and not isinstance(values, str)
+    if not is_sequence or not values or not all(is_positive_int(v) for v in values):
+        raise ValueError(
+            f"`{name}` must be a non-empty sequence of positive integers. "
+            f"Received: {name}={values!r}"
+        )
+    return tuple(values)
+
+
+def check_int_pair(name: str, value) -> tuple[int, int]:
+    """A positive integer or a pair of them; returns the pair."""
+    pair = (value, value) if _is_int(value) else value
+    if not isinstance(pair, tuple | list) or len(pair) != 2 or not all(map(is_positive_int, pair)):
+        raise ValueError(
+            f"`{name}` must be a positive integer or a pair of positive integers. "
+            f"Received: {name}={value!r}"
+        )
+    return tuple(pair)
+
+
+def check_positive_float(name: str, value, allow_none: bool = False) -> float | None:
+    if allow_none and value is None:
+        return None
+    if not _is_number(value) or not value > 0:
+        raise ValueError(f"`{name}` must be a positive number. Received: {name}={value!r}")
+    return float(value)
+
+
+def check_non_negative_float(name: str, value) -> float:
+    if not _is_number(value) or not value >= 0:
+        raise ValueError(f"`{name}` must be a non-negative number. Received: {name}={value!r}")
+    return float(value)
+
+
+def check_unit_interval(name: str, value, *, include_low: bool, include_high: bool) -> float:
+    """A number in [0, 1], with each end open or closed as asked."""
+    ok = _is_number(value) and (
+        (value > 0 or (include_low and value == 0)) and (value < 1 or (include_high and value == 1))
+    )
+    if not ok:
+        interval = f"{'[' if include_low else '('}0, 1{']' if include_high else ')'}"
+        raise ValueError(f"`{name}` must be a number in {interval}. Received: {name}={value!r}")
+    return float(value)
+
+
+def check_rate(name: str, value) -> float:
+    """A drop rate in [0, 1)."""
+    if not _is_number(value) or not 0.0 <= value < 1.0:
+        raise ValueError(f"`{name}` must be a float in [0, 1). Received: {name}={value!r}")
+    return float(value)
+
+
+def check_probability_open_closed(name: str, value) -> float:
+    """A keep probability in (0, 1]."""
+    if not _is_number(value) or not 0.0 < value <= 1.0:
+        raise ValueError(f"`{name}` must be a float in (0, 1]. Received: {name}={value!r}")
+    return float(value)
+
+
+def check_choice(name: str, value, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {list(choices)}. Received: {name}={value!r}")
+    return value
+
+
+def check_bool(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"`{name}` must be a bool. Received: {name}={value!r}")
+    return value
+
+
+def check_optional_seed(name: str, value) -> int | None:
+    if value is not None and not _is_int(value):
+        raise TypeError(f"`{name}` must be an integer or None. Received: {name}={value!r}")
+    return value
