@@ -107,21 +107,46 @@ class GradientHistograms(keras.callbacks.Callback):
         x, y = next(iterate_batches(self.data[:2], batch_size=_length(self.data[0])))
         sample_weight = self.data[2] if len(self.data) == 3 else None
         variables = self.model.trainable_variables
-        with tf.GradientTape() as tape:
-            y_pred = self.model(x, training=False)
-            loss = self.model.compute_loss(x, y, y_pred, sample_weight, training=False)
-        return list(zip(variables, tape.gradient(loss, variables), strict=True))
+
+        def compute():
+            with tf.GradientTape() as tape:
+                y_pred = self.model(x, training=False)
+                loss = self.model.compute_loss(x, y, y_pred, sample_weight, training=False)
+            return tape.gradient(loss, variables)
+
+        gradients, replicas = self._on_one_replica(compute)
+        # Under a strategy Keras divides each replica's loss by the replica count; every replica
+        # saw the whole batch here, so undo that to log the gradient of the loss itself.
+        if replicas > 1:
+            gradients = [None if g is None else g * replicas for g in gradients]
+        return list(zip(variables, gradients, strict=True))
 
     def activations(self) -> dict[str, tf.Tensor]:
         """Each layer's output on `data`'s inputs (empty for subclassed models)."""
         if self._activation_model is None:
             return {}
-        outputs = self._activation_model(self.data[0], training=False)
+        outputs, _ = self._on_one_replica(
+            lambda: self._activation_model(self.data[0], training=False)
+        )
         return {
             name: tf.cast(value, tf.float32)
             for name, value in outputs.items()
             if keras.backend.is_float_dtype(value.dtype)
         }
+
+    def _on_one_replica(self, fn):
+        """Runs `fn` where the model's variables can be read; returns its result (from the
+        first replica under a multi-replica strategy) and the replica count."""
+        strategy = self.model.distribute_strategy
+        replicas = strategy.num_replicas_in_sync
+        if replicas == 1:
+            return fn(), 1
+        with strategy.scope():
+            per_replica = strategy.run(fn)
+        first = keras.tree.map_structure(
+            lambda v: strategy.experimental_local_results(v)[0], per_replica
+        )
+        return first, replicas
 
     def on_train_end(self, logs=None):
         if self._writer is not None:

@@ -97,3 +97,29 @@ def test_subclassed_model_logs_gradients_only(tmp_path):
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         GradientHistograms(**kwargs)
+
+
+def test_mirrored_strategy(tmp_path):
+    def fit(strategy):
+        model = harness._regression_model()
+        model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+        x, y = harness._regression_problem()
+        callback = GradientHistograms(str(tmp_path), data=(x, y))
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[callback])
+        return model
+
+    model = harness.run_in_mirrored_strategy(fit)
+    assert model.distribute_strategy.num_replicas_in_sync == 2
+    found = read_histograms(str(tmp_path))
+
+    # The same weights on one device give the same histograms: replica scaling is undone.
+    single = harness._regression_model()
+    single.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    single.set_weights(model.get_weights())
+    reference = GradientHistograms(str(tmp_path / "single"), data=harness._regression_problem())
+    reference.set_model(single)
+    by_layer_and_weight = {tag.split("/", 2)[-1]: v for (_, tag), v in found.items()}
+    for variable, gradient in reference.gradients():
+        logged = by_layer_and_weight[variable.path.split("/", 1)[-1]]  # drop the model name
+        np.testing.assert_allclose(logged, histogram_tensor(gradient), rtol=1e-4)
+    assert "activations/hidden" in {tag for _, tag in found}
