@@ -11,12 +11,14 @@ model = zoo.create("cnn_digits")
 """
 
 from zoo import basic, uncertainty
+from zoo.huggingface import from_huggingface
 from zoo.registry import UnknownModelError, create, get_spec, list_models, register, unregister
 
 __all__ = [
     "UnknownModelError",
     "basic",
     "create",
+    "from_huggingface",
     "get_spec",
     "list_models",
     "register",
