@@ -120,6 +120,14 @@ def read(
         return inputs if label is None else (inputs, example[label])
 
     dataset = dataset.map(arrange)
+    if input_context is None and on_error == "raise":
+        # The schema knows how many batches come out. Keras's `fit` counts an extra optimizer
+        # iteration per epoch on datasets of unknown cardinality, and shows no total.
+        total = sum(counts)
+        batches = total if batch_size is None else total // batch_size
+        if batch_size is not None and not drop_remainder and total % batch_size:
+            batches += 1
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
     options = tf.data.Options()
     policy = tf.data.experimental.AutoShardPolicy
     # Sharding by file keeps each worker's reads sequential and never reads a record twice.
