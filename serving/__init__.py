@@ -25,9 +25,13 @@ from serving.local import LocalServer, local_server
 from serving.preprocessing import image_bytes_preprocess
 from serving.rest_client import Client
 from serving.signatures import classify_signature, regress_signature
+from serving.tflite import evaluate_tflite, tflite_predict, to_tflite
 from serving.warmup import read_warmup, warmup_path
 
 __all__ = [
+    "evaluate_tflite",
+    "tflite_predict",
+    "to_tflite",
     "Client",
     "GrpcClient",
     "LocalServer",

@@ -93,6 +93,8 @@ def _run_export(args: argparse.Namespace) -> int:
     from serving.signatures import classify_signature
 
     model, default_name = _load_model(args.model, args.tiny)
+    if args.tflite is not None:
+        return _write_tflite(model, args, default_name)
     signatures = {}
     if args.classify_top_k is not None:
         signatures["classify"] = classify_signature(k=args.classify_top_k)
@@ -103,8 +105,28 @@ def _run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_tflite(model, args: argparse.Namespace, default_name: str) -> int:
+    import numpy as np
+
+    from serving.tflite import to_tflite
+
+    data = None
+    if args.representative_data:
+        if not os.path.isfile(args.representative_data):
+            raise FileNotFoundError(f"No .npy file at {args.representative_data!r}")
+        data = np.load(args.representative_data)
+    flatbuffer = to_tflite(model, None if args.tflite == "float" else args.tflite, data)
+    os.makedirs(args.base_dir, exist_ok=True)
+    path = os.path.join(args.base_dir, f"{args.name or default_name}.tflite")
+    with open(path, "wb") as f:
+        f.write(flatbuffer)
+    print(path)
+    return 0
+
+
 def add_export_command(subparsers) -> argparse.ArgumentParser:
-    """Adds `export MODEL BASE_DIR [--name N] [--version V] [--classify-top-k K] [--tiny]`."""
+    """Adds `export MODEL BASE_DIR [--name N] [--version V] [--classify-top-k K] [--tiny]
+    [--tflite MODE [--representative-data NPY]]`."""
     parser = subparsers.add_parser(
         "export",
         help="export a registered or saved .keras model for TF Serving (BASE_DIR/NAME/VERSION)",
@@ -122,6 +144,19 @@ def add_export_command(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--tiny", action="store_true", help="build the registered model's small test size"
+    )
+    parser.add_argument(
+        "--tflite",
+        choices=["float", "dynamic", "float16", "int8"],
+        default=None,
+        help="write BASE_DIR/NAME.tflite instead of a SavedModel (int8 on a QAT model is fully "
+        "integer)",
+    )
+    parser.add_argument(
+        "--representative-data",
+        default=None,
+        metavar="NPY",
+        help="a .npy of input examples; needed for --tflite int8 on a float model",
     )
     parser.set_defaults(handler=_run_export)
     return parser

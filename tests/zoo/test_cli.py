@@ -3,8 +3,10 @@ import subprocess
 import sys
 
 import keras
+import numpy as np
 import pytest
 
+import serving
 from zoo import cli
 
 
@@ -82,3 +84,18 @@ def test_python_dash_m_zoo_runs_without_traceback_on_user_error():
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "zoo: error: Unknown model name 'no_such_model'" in result.stderr
+
+
+def test_export_tflite_int8_with_representative_data(tmp_path, capsys):
+    images = np.random.default_rng(0).random((16, 8, 8, 1), dtype=np.float32)
+    npy = tmp_path / "calibration.npy"
+    np.save(npy, images)
+    base = tmp_path / "tflite"
+    args = ["export", "cnn_digits", str(base), "--tiny", "--tflite", "int8"]
+    assert cli.main([*args, "--representative-data", str(npy)]) == 0
+    path = base / "cnn_digits.tflite"
+    assert path.stat().st_size > 0
+    assert serving.tflite_predict(path.read_bytes(), images[:2]).shape == (2, 10)
+    assert cli.main(args) == 2  # a float model needs calibration data for int8
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("zoo: error:") and "representative_data" in err[-1]
