@@ -117,7 +117,7 @@ def _forward(model: keras.Model, preprocess) -> ModelCall:
             values = preprocess(raw)
         else:
             values = preprocess(*[raw[name] for name in input_specs])
-        if isinstance(values, Mapping):
+        if isinstance(values, Mapping) and not isinstance(model.input, Mapping):
             return [values[name] for name in model_names]
         return values
 

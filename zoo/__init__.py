@@ -10,7 +10,7 @@ model = zoo.create("cnn_digits")
 ```
 """
 
-from zoo import basic, uncertainty
+from zoo import basic, text, uncertainty, vision
 from zoo.huggingface import from_huggingface
 from zoo.registry import UnknownModelError, create, get_spec, list_models, register, unregister
 
@@ -22,6 +22,8 @@ __all__ = [
     "get_spec",
     "list_models",
     "register",
+    "text",
     "uncertainty",
     "unregister",
+    "vision",
 ]

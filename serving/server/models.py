@@ -8,6 +8,7 @@ unloaded. Warm-up requests in `assets.extra/` are replayed before a version goes
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import sys
@@ -56,12 +57,20 @@ class Servable:
         return self.signatures[name]
 
 
+def _register_text_ops() -> None:
+    # SavedModels with in-graph tokenizers use tensorflow-text ops, which exist in the process
+    # only once the package is imported (TF Serving's binary links them in).
+    with contextlib.suppress(ImportError):
+        import tensorflow_text  # noqa: F401
+
+
 def load_servable(name: str, version: int, path: str) -> Servable:
     """Loads one version directory and replays its warm-up requests."""
     proto = saved_model_pb2.SavedModel()
     with open(os.path.join(path, "saved_model.pb"), "rb") as f:
         proto.ParseFromString(f.read())
     signature_defs = dict(proto.meta_graphs[0].signature_def)
+    _register_text_ops()
     loaded = tf.saved_model.load(path)
     signatures = {}
     for key, function in loaded.signatures.items():

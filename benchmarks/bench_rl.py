@@ -1,0 +1,122 @@
+"""PPO on CartPole-v1 (target 475) and SAC on Pendulum-v1 (target -200) versus stable-baselines3.
+
+Reports environment steps and training wall-clock seconds to the target (evaluated every
+`EVAL_EVERY` steps, 10 deterministic episodes). SB3 runs in its own venv (`SB3_PYTHON`, made by
+`make bench-rl`) with rl-baselines3-zoo's tuned hyperparameters, which our defaults copy.
+
+Run: `.venv/bin/python -m benchmarks.bench_rl` (env `RL_SEEDS=0,1,2`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SEEDS = tuple(int(s) for s in os.environ.get("RL_SEEDS", "0").split(","))
+SB3_PYTHON = os.environ.get("SB3_PYTHON", "/tmp/sb3-venv/bin/python")
+TASKS = {
+    "ppo": ("CartPole-v1", 475.0, 100_000, 8_192),
+    "sac": ("Pendulum-v1", -200.0, 20_000, 1_000),
+}
+
+SB3_SCRIPT = r"""
+import json, sys, time
+import gymnasium as gym
+from stable_baselines3 import PPO, SAC
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.evaluation import evaluate_policy
+
+algo, env_id, target, budget, every, seed = sys.argv[1:7]
+target, budget, every, seed = float(target), int(budget), int(every), int(seed)
+
+
+class ToTarget(BaseCallback):
+    def __init__(self):
+        super().__init__()
+        self.next_eval, self.eval_seconds, self.result = every, 0.0, None
+
+    def _on_step(self):
+        if self.num_timesteps < self.next_eval:
+            return True
+        self.next_eval += every
+        start = time.perf_counter()
+        mean, _ = evaluate_policy(self.model, gym.make(env_id), n_eval_episodes=10)
+        self.eval_seconds += time.perf_counter() - start
+        if mean >= target:
+            self.result = [self.num_timesteps, time.perf_counter() - t0 - self.eval_seconds]
+            return False
+        return True
+
+
+if algo == "ppo":  # rl-baselines3-zoo ppo.yml CartPole-v1
+    model = PPO("MlpPolicy", make_vec_env(env_id, 8, seed=seed), n_steps=32, batch_size=256,
+                gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0,
+                learning_rate=lambda p: 1e-3 * p, clip_range=lambda p: 0.2 * p, seed=seed,
+                device="cpu")
+else:  # rl-baselines3-zoo sac.yml Pendulum-v1
+    model = SAC("MlpPolicy", env_id, learning_rate=1e-3, seed=seed, device="cpu")
+callback = ToTarget()
+t0 = time.perf_counter()
+model.learn(budget, callback=callback)
+print(json.dumps(callback.result))
+"""
+
+
+def ours(algo: str, seed: int):
+    from zoo.rl import PPO, SAC
+
+    env_id, target, budget, every = TASKS[algo]
+    agent = (PPO if algo == "ppo" else SAC)(env_id, seed=seed, verbose=0)
+    state = {"next": every, "eval_seconds": 0.0, "result": None}
+
+    def to_target(agent) -> bool:
+        if agent.num_timesteps < state["next"]:
+            return True
+        state["next"] += every
+        start = time.perf_counter()
+        mean, _ = agent.evaluate(10)
+        state["eval_seconds"] += time.perf_counter() - start
+        if mean >= target:
+            seconds = time.perf_counter() - t0 - state["eval_seconds"]
+            state["result"] = (agent.num_timesteps, seconds)
+            return False
+        return True
+
+    t0 = time.perf_counter()
+    agent.learn(budget, callback=to_target)
+    return state["result"]
+
+
+def sb3(algo: str, seed: int):
+    if not os.path.exists(SB3_PYTHON):
+        return None
+    env_id, target, budget, every = TASKS[algo]
+    args = [SB3_PYTHON, "-c", SB3_SCRIPT, algo, env_id, str(target), str(budget), str(every)]
+    out = subprocess.run([*args, str(seed)], capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    if not os.path.exists(SB3_PYTHON):
+        print(f"{SB3_PYTHON} not found (run `make bench-rl`): SB3 columns are empty.")
+    print("| algo | env | seed | ours steps | ours s | SB3 steps | SB3 s | s ratio (ours/SB3) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for algo in TASKS:
+        for seed in SEEDS:
+            a, b = ours(algo, seed), sb3(algo, seed)
+            ratio = f"{a[1] / b[1]:.2f}" if a and b else "n/a"
+            fmt = lambda r: (f"{r[0]}", f"{r[1]:.1f}") if r else ("not reached", "-")  # noqa: E731
+            print(
+                f"| {algo} | {TASKS[algo][0]} | {seed} | {' | '.join(fmt(a))} | "
+                f"{' | '.join(fmt(b))} | {ratio} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

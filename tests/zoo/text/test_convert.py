@@ -1,0 +1,77 @@
+"""`zoo.from_huggingface` for BERT, RoBERTa, ALBERT and DistilBERT matches Hugging Face.
+
+The fixtures are random-weight checkpoints written by
+tests/fixtures/huggingface_text/make_hf_text_fixtures.py (transformers 5.24, PyTorch 2.13), with
+padding at the end of two of the three rows.
+"""
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+import zoo
+import zoo.text
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "huggingface_text")
+EXPECTED_TYPES = {
+    "bert": zoo.text.BertBackbone,
+    "roberta": zoo.text.RobertaBackbone,
+    "albert": zoo.text.AlbertBackbone,
+    "distilbert": zoo.text.DistilBertBackbone,
+}
+
+
+@pytest.mark.parametrize("model_type", sorted(EXPECTED_TYPES))
+def test_outputs_match_hugging_face(model_type):
+    directory = os.path.join(FIXTURES, model_type)
+    expected = np.load(os.path.join(directory, "expected.npz"))
+    model = zoo.from_huggingface(directory)
+    assert isinstance(model, EXPECTED_TYPES[model_type])
+    inputs = {name: expected[name] for name in ("token_ids", "segment_ids", "padding_mask")}
+    inputs = {k: v for k, v in inputs.items() if k in {t.name for t in model.inputs}}
+    outputs = model(inputs, training=False)
+    mask = expected["padding_mask"].astype(bool)
+    # Padding rows of the sequence output are compared too: the position ids of padding differ
+    # between architectures, so this also checks the position numbering.
+    np.testing.assert_allclose(
+        np.asarray(outputs["sequence_output"])[mask], expected["sequence_output"][mask], atol=1e-4
+    )
+    np.testing.assert_allclose(
+        np.asarray(outputs["sequence_output"]), expected["sequence_output"], atol=1e-4
+    )
+    if "pooled_output" in expected:
+        np.testing.assert_allclose(
+            np.asarray(outputs["pooled_output"]), expected["pooled_output"], atol=1e-4
+        )
+    else:
+        assert "pooled_output" not in outputs
+
+
+def _copy_with_config(tmp_path, model_type, **changes):
+    directory = tmp_path / model_type
+    shutil.copytree(os.path.join(FIXTURES, model_type), directory)
+    config = json.loads((directory / "config.json").read_text())
+    config.update(changes)
+    (directory / "config.json").write_text(json.dumps(config))
+    return str(directory)
+
+
+def test_unsupported_activation_is_named(tmp_path):
+    directory = _copy_with_config(tmp_path, "bert", hidden_act="silu")
+    with pytest.raises(ValueError, match=r"Unsupported activation 'silu'.*hidden_act='silu'"):
+        zoo.from_huggingface(directory)
+
+
+def test_unsupported_albert_groups_are_named(tmp_path):
+    directory = _copy_with_config(tmp_path, "albert", num_hidden_groups=2)
+    with pytest.raises(ValueError, match=r"num_hidden_groups=2"):
+        zoo.from_huggingface(directory)
+
+
+def test_relative_positions_are_refused(tmp_path):
+    directory = _copy_with_config(tmp_path, "roberta", position_embedding_type="relative_key")
+    with pytest.raises(ValueError, match=r"position_embedding_type='relative_key'"):
+        zoo.from_huggingface(directory)

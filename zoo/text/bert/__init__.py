@@ -1,0 +1,1 @@
+"""BERT, RoBERTa, ALBERT and DistilBERT: one encoder family."""

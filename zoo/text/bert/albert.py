@@ -1,0 +1,158 @@
+"""ALBERT: BERT with factorised embeddings and one set of layer weights shared by all layers."""
+
+from __future__ import annotations
+
+import keras
+
+from layers.embedding import PositionEmbedding
+from layers.validation import check_positive_int
+from zoo.registry import register
+from zoo.task import ClassifierTask
+from zoo.text.bert.backbone import (
+    TextBackbone,
+    bert_initializer,
+    check_encoder_arguments,
+    encoder_block,
+    normalize_embeddings,
+    pooler,
+    text_inputs,
+)
+from zoo.text.bert.examples import token_inputs
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo")
+class AlbertBackbone(TextBackbone):
+    """The ALBERT encoder: small embeddings projected up, and one layer applied `num_layers` times.
+
+    Token, position and segment embeddings of width `embedding_dim` are summed and
+    layer-normalised, projected to `hidden_dim` by a dense layer, then passed `num_layers` times
+    through a single shared post-norm transformer layer. The pooler is BERT's.
+
+    Args:
+        vocabulary_size: number of token ids.
+        num_layers: how many times the shared layer is applied.
+        num_heads: attention heads; must divide `hidden_dim`.
+        hidden_dim: width of the transformer layer.
+        intermediate_dim: width of the feed-forward hidden layer.
+        embedding_dim: width of the embeddings. Defaults to `128`.
+        dropout: dropout rate. Defaults to `0.0` (ALBERT v2).
+        max_sequence_length: number of learned positions. Defaults to `512`.
+        num_segments: number of segment ids. Defaults to `2`.
+        activation: `"gelu"`, `"gelu_approximate"` or `"relu"`. Defaults to
+            `"gelu_approximate"` (Hugging Face's `gelu_new`).
+        layer_norm_epsilon: epsilon of every layer norm. Defaults to `1e-12`.
+        **kwargs: `name`, `dtype` and the other `keras.Model` arguments.
+
+    Inputs: `{"token_ids", "segment_ids", "padding_mask"}`, int32 `(batch, length)`.
+    Outputs: `{"sequence_output", "pooled_output"}`.
+
+    Example:
+
+    ```python
+    backbone = AlbertBackbone(30000, num_layers=12, num_heads=12, hidden_dim=768,
+                              intermediate_dim=3072, embedding_dim=128)
+    ```
+
+    Reference:
+        Lan et al., "ALBERT: A Lite BERT for Self-supervised Learning of Language
+        Representations", ICLR 2020.
+    """
+
+    def __init__(
+        self,
+        vocabulary_size: int,
+        num_layers: int,
+        num_heads: int,
+        hidden_dim: int,
+        intermediate_dim: int,
+        embedding_dim: int = 128,
+        dropout: float = 0.0,
+        max_sequence_length: int = 512,
+        num_segments: int = 2,
+        activation: str = "gelu_approximate",
+        layer_norm_epsilon: float = 1e-12,
+        **kwargs,
+    ):
+        check_encoder_arguments(
+            vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim, dropout,
+            activation, max_sequence_length, layer_norm_epsilon,
+        )  # fmt: skip
+        check_positive_int("embedding_dim", embedding_dim)
+        check_positive_int("num_segments", num_segments)
+        dtype = ClassifierTask.resolve_dtype_policy(kwargs.pop("dtype", None))
+        inputs = text_inputs(with_segments=True)
+        tokens = keras.layers.ReversibleEmbedding(
+            vocabulary_size, embedding_dim, embeddings_initializer=bert_initializer(),
+            dtype=dtype, name="token_embedding",
+        )(inputs["token_ids"])  # fmt: skip
+        positions = PositionEmbedding(
+            max_sequence_length, initializer=bert_initializer(), dtype=dtype,
+            name="position_embedding",
+        )(tokens)  # fmt: skip
+        segments = keras.layers.Embedding(
+            num_segments, embedding_dim, embeddings_initializer=bert_initializer(), dtype=dtype,
+            name="segment_embedding",
+        )(inputs["segment_ids"])  # fmt: skip
+        x = keras.layers.Add(dtype=dtype, name="embeddings_add")([tokens, positions, segments])
+        x = normalize_embeddings(x, dropout, layer_norm_epsilon, dtype)
+        x = keras.layers.Dense(
+            hidden_dim, kernel_initializer=bert_initializer(), dtype=dtype,
+            name="embeddings_projection",
+        )(x)  # fmt: skip
+        shared = encoder_block(
+            num_heads, intermediate_dim, dropout, activation, layer_norm_epsilon, dtype,
+            name="shared_transformer_layer",
+        )  # fmt: skip
+        for _ in range(num_layers):
+            x = shared(x, padding_mask=inputs["padding_mask"])
+        outputs = {"sequence_output": x, "pooled_output": pooler(x, hidden_dim, dtype)}
+        super().__init__(inputs, outputs, dtype, **kwargs)
+        self.vocabulary_size = vocabulary_size
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.hidden_dim = hidden_dim
+        self.intermediate_dim = intermediate_dim
+        self.embedding_dim = embedding_dim
+        self.dropout = dropout
+        self.max_sequence_length = max_sequence_length
+        self.num_segments = num_segments
+        self.activation = activation
+        self.layer_norm_epsilon = layer_norm_epsilon
+
+    def get_config(self):
+        return {
+            **self.base_config(),
+            "vocabulary_size": self.vocabulary_size,
+            "num_layers": self.num_layers,
+            "num_heads": self.num_heads,
+            "hidden_dim": self.hidden_dim,
+            "intermediate_dim": self.intermediate_dim,
+            "embedding_dim": self.embedding_dim,
+            "dropout": self.dropout,
+            "max_sequence_length": self.max_sequence_length,
+            "num_segments": self.num_segments,
+            "activation": self.activation,
+            "layer_norm_epsilon": self.layer_norm_epsilon,
+        }
+
+
+register(
+    "albert_backbone",
+    AlbertBackbone,
+    description="ALBERT encoder (base size by default: 12 shared layers, hidden 768).",
+    tiny={
+        "vocabulary_size": 50,
+        "num_layers": 2,
+        "num_heads": 2,
+        "hidden_dim": 16,
+        "intermediate_dim": 32,
+        "embedding_dim": 8,
+        "max_sequence_length": 16,
+    },
+    example_inputs=token_inputs,
+    vocabulary_size=30000,
+    num_layers=12,
+    num_heads=12,
+    hidden_dim=768,
+    intermediate_dim=3072,
+)
