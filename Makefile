@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test bench lint format clean
+.PHONY: demo test bench bench-rl lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,15 @@ test: $(VENV)/.installed-all,test
 
 bench: $(VENV)/.installed-all,test
 	$(BIN)/python -m benchmarks
+
+# The RL comparison runs stable-baselines3 (PyTorch) from its own environment: never a dependency.
+SB3_VENV ?= .venv-sb3
+$(SB3_VENV)/bin/python:
+	$(PYTHON) -m venv $(SB3_VENV)
+	$(SB3_VENV)/bin/python -m pip install --quiet torch==2.13.0 stable-baselines3 gymnasium
+
+bench-rl: $(VENV)/.installed-all,test $(SB3_VENV)/bin/python
+	SB3_PYTHON=$(SB3_VENV)/bin/python RL_SEEDS=0,1,2 $(BIN)/python -m benchmarks.bench_rl
 
 lint: $(VENV)/.installed-all,test
 	$(BIN)/ruff check .
