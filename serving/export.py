@@ -104,6 +104,8 @@ def _preprocess_specs(preprocess) -> tuple[dict[str, tf.TensorSpec], bool]:
 def _forward(model: keras.Model, preprocess) -> ModelCall:
     model_specs = _model_inputs(model)
     model_names = list(model_specs)
+    # Models built on a dict of inputs (the text models) take the preprocess dict as it is.
+    takes_dict = isinstance(getattr(model, "_inputs_struct", None), Mapping)
     output_names = _output_names(model)
     if preprocess is None:
         input_specs = model_specs
@@ -117,7 +119,7 @@ def _forward(model: keras.Model, preprocess) -> ModelCall:
             values = preprocess(raw)
         else:
             values = preprocess(*[raw[name] for name in input_specs])
-        if isinstance(values, Mapping) and not isinstance(model.input, Mapping):
+        if isinstance(values, Mapping) and not takes_dict:
             return [values[name] for name in model_names]
         return values
 
