@@ -79,6 +79,33 @@ def encoder_block(
     )
 
 
+def encoder_stack(
+    x,
+    padding_mask,
+    num_layers,
+    num_heads,
+    intermediate_dim,
+    dropout,
+    activation,
+    layer_norm_epsilon,
+    dtype,
+):
+    """`num_layers` independent post-norm encoder layers applied in turn (BERT, RoBERTa,
+    DistilBERT; ALBERT shares one layer instead)."""
+    for i in range(num_layers):
+        block = encoder_block(
+            num_heads,
+            intermediate_dim,
+            dropout,
+            activation,
+            layer_norm_epsilon,
+            dtype,
+            name=f"transformer_layer_{i}",
+        )
+        x = block(x, padding_mask=padding_mask)
+    return x  # fmt: skip
+
+
 def normalize_embeddings(x, dropout, layer_norm_epsilon, dtype):
     x = keras.layers.LayerNormalization(
         epsilon=layer_norm_epsilon, dtype=dtype, name="embeddings_layer_norm"

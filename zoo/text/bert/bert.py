@@ -12,7 +12,7 @@ from zoo.text.bert.backbone import (
     TextBackbone,
     bert_initializer,
     check_encoder_arguments,
-    encoder_block,
+    encoder_stack,
     normalize_embeddings,
     pooler,
     text_inputs,
@@ -104,12 +104,10 @@ class BertBackbone(TextBackbone):
         )(inputs["segment_ids"])
         x = keras.layers.Add(dtype=dtype, name="embeddings_add")([tokens, positions, segments])
         x = normalize_embeddings(x, dropout, layer_norm_epsilon, dtype)
-        for i in range(num_layers):
-            block = encoder_block(
-                num_heads, intermediate_dim, dropout, activation, layer_norm_epsilon, dtype,
-                name=f"transformer_layer_{i}",
-            )  # fmt: skip
-            x = block(x, padding_mask=inputs["padding_mask"])
+        x = encoder_stack(
+            x, inputs["padding_mask"], num_layers, num_heads, intermediate_dim, dropout,
+            activation, layer_norm_epsilon, dtype,
+        )  # fmt: skip
         outputs = {"sequence_output": x, "pooled_output": pooler(x, hidden_dim, dtype)}
         super().__init__(inputs, outputs, dtype, **kwargs)
         self.vocabulary_size = vocabulary_size

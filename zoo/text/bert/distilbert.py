@@ -11,7 +11,7 @@ from zoo.text.bert.backbone import (
     TextBackbone,
     bert_initializer,
     check_encoder_arguments,
-    encoder_block,
+    encoder_stack,
     normalize_embeddings,
     text_inputs,
 )
@@ -78,12 +78,10 @@ class DistilBertBackbone(TextBackbone):
         )(tokens)  # fmt: skip
         x = keras.layers.Add(dtype=dtype, name="embeddings_add")([tokens, positions])
         x = normalize_embeddings(x, dropout, layer_norm_epsilon, dtype)
-        for i in range(num_layers):
-            block = encoder_block(
-                num_heads, intermediate_dim, dropout, activation, layer_norm_epsilon, dtype,
-                name=f"transformer_layer_{i}",
-            )  # fmt: skip
-            x = block(x, padding_mask=inputs["padding_mask"])
+        x = encoder_stack(
+            x, inputs["padding_mask"], num_layers, num_heads, intermediate_dim, dropout,
+            activation, layer_norm_epsilon, dtype,
+        )  # fmt: skip
         super().__init__(inputs, {"sequence_output": x}, dtype, **kwargs)
         self.vocabulary_size = vocabulary_size
         self.num_layers = num_layers
