@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test bench bench-rl lint format clean
+.PHONY: demo test bench bench-rl bench-tfmot bench-hub lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,26 @@ $(SB3_VENV)/bin/python:
 bench-rl: $(VENV)/.installed-all,test $(SB3_VENV)/bin/python
 	SB3_PYTHON=$(SB3_VENV)/bin/python RL_SEEDS=0,1,2 $(BIN)/python -m benchmarks.bench_rl
 
+# The QAT comparison runs tfmot on tf_keras from its own environment: never a dependency.
+TFMOT_VENV ?= .venv-tfmot
+$(TFMOT_VENV)/bin/python:
+	$(PYTHON) -m venv $(TFMOT_VENV)
+	$(TFMOT_VENV)/bin/python -m pip install --quiet tensorflow==2.21.0 tf-keras==2.21.0 \
+		tensorflow-model-optimization==0.8.1 scikit-learn
+
+bench-tfmot: $(VENV)/.installed-all,test $(TFMOT_VENV)/bin/python
+	TFMOT_PYTHON=$(TFMOT_VENV)/bin/python $(BIN)/python -m benchmarks.bench_quantization
+
+# The ViT/Swin/BERT/DistilBERT throughput comparison needs keras-hub: its own environment too.
+HUB_VENV ?= .venv-hub
+$(HUB_VENV)/bin/python:
+	$(PYTHON) -m venv $(HUB_VENV)
+	$(HUB_VENV)/bin/python -m pip install --quiet -e ".[text]" keras-hub
+
+bench-hub: $(HUB_VENV)/bin/python
+	$(HUB_VENV)/bin/python -m benchmarks.bench_vision
+	$(HUB_VENV)/bin/python -m benchmarks.bench_text
+
 lint: $(VENV)/.installed-all,test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -43,4 +63,4 @@ format: $(VENV)/.installed-all,test
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SB3_VENV) $(TFMOT_VENV) $(HUB_VENV) artifacts .pytest_cache .ruff_cache

@@ -1,55 +1,53 @@
-"""Float vs post-training int8 vs QAT int8 TFLite, and lottery tickets, on scikit-learn digits.
+"""Float vs post-training int8 vs QAT int8 TFLite (ours and tfmot's), and lottery tickets.
 
-Models: the digits CNN (`zoo.create("cnn_digits")`) and a small MobileNetV2-style network
-(stem, two inverted residual blocks, head) on the same 8x8 digits. Latency is the TFLite
+Models: the digits CNN (`zoo.create("cnn_digits")`) and a small MobileNetV2-style network on
+scikit-learn's 8x8 digits; for latency only, where compute and not the interpreter's fixed
+overhead dominates, the zoo's MobileNetV2 at width 0.5 on 96x96x3 inputs. Latency is the TFLite
 interpreter (XNNPACK, 1 thread) on one image, median of 300 calls after 20 warm-up calls.
 
-Run: `.venv/bin/python -m benchmarks.bench_quantization`
+The peer is tfmot's `quantize_model` on tf_keras, run by `benchmarks/bench_tfmot.py` in its own
+environment (`TFMOT_PYTHON`, made by `make bench-tfmot`; the row is skipped when it is missing).
+It starts from the float weights our run trained, sees the same data split and trains the same
+QAT epochs at the same learning rate. For the 96x96 model it builds the same MobileNetV2 from
+plain tf_keras layers and calibrates on the same random images.
+
+Run: `.venv/bin/python -m benchmarks.bench_quantization` (env `QUANT_LOTTERY=0` skips the
+lottery-ticket table).
 """
 
 from __future__ import annotations
 
+import json
 import os
-import time
+import subprocess
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 import zoo  # noqa: E402
+from benchmarks.bench_tfmot import (  # noqa: E402
+    ARCHITECTURES,
+    FLOAT_EPOCHS,
+    QAT_EPOCHS,
+    QAT_LEARNING_RATE,
+    latency_ms,
+)
 from layers.quantization import quantize_model  # noqa: E402
 from serving.tflite import evaluate_tflite, to_tflite  # noqa: E402
 from zoo.compression import lottery_ticket, train_with_masks  # noqa: E402
 from zoo.datasets import load_digits  # noqa: E402
 
-FLOAT_EPOCHS = 15
-QAT_EPOCHS = 3
 LOTTERY_ROUNDS = 4
 LOTTERY_RATE = 0.45
+TFMOT_PYTHON = os.environ.get("TFMOT_PYTHON", ".venv-tfmot/bin/python")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def mobilenet_v2_style(input_shape=(8, 8, 1), num_classes=10) -> keras.Model:
-    def block(x, filters, expansion):
-        h = keras.layers.Conv2D(x.shape[-1] * expansion, 1, use_bias=False)(x)
-        h = keras.layers.BatchNormalization()(h)
-        h = keras.layers.ReLU(6.0)(h)
-        h = keras.layers.DepthwiseConv2D(3, padding="same", use_bias=False)(h)
-        h = keras.layers.BatchNormalization()(h)
-        h = keras.layers.ReLU(6.0)(h)
-        h = keras.layers.Conv2D(filters, 1, use_bias=False)(h)
-        h = keras.layers.BatchNormalization()(h)
-        return keras.layers.Add()([x, h]) if filters == x.shape[-1] else h
-
-    inputs = keras.Input(input_shape)
-    x = keras.layers.Conv2D(32, 3, padding="same", use_bias=False)(inputs)
-    x = keras.layers.BatchNormalization()(x)
-    x = keras.layers.ReLU(6.0)(x)
-    x = block(x, 32, 4)
-    x = block(x, 64, 4)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    model = keras.Model(inputs, keras.layers.Dense(num_classes)(x))
+def mobilenet_v2_style() -> keras.Model:
+    model = ARCHITECTURES["mobilenet_v2_style"](keras)
     model.compile(
         keras.optimizers.AdamW(1e-3),
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -58,47 +56,65 @@ def mobilenet_v2_style(input_shape=(8, 8, 1), num_classes=10) -> keras.Model:
     return model
 
 
-def latency_ms(tflite_bytes: bytes, example: np.ndarray) -> float:
-    interpreter = tf.lite.Interpreter(model_content=tflite_bytes, num_threads=1)
-    interpreter.allocate_tensors()
-    source = interpreter.get_input_details()[0]
-    value = example[None].astype(np.float32)
-    if source["dtype"] == np.int8:
-        scale, zero = source["quantization"]
-        value = np.clip(np.round(value / scale + zero), -128, 127).astype(np.int8)
-    interpreter.set_tensor(source["index"], value)
-    times = []
-    for i in range(320):
-        start = time.perf_counter()
-        interpreter.invoke()
-        if i >= 20:
-            times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
+def tfmot(arch: str, weights, train, test, epochs: int) -> dict | None:
+    """tfmot's QAT int8 result for `arch` from `weights`, run in the tfmot environment."""
+    if not os.path.exists(TFMOT_PYTHON):
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "job.npz")
+        arrays = {f"w{i}": w for i, w in enumerate(weights)}
+        np.savez(
+            path,
+            arch=arch,
+            epochs=epochs,
+            num_weights=len(weights),
+            x_train=train[0],
+            y_train=train[1],
+            x_test=test[0],
+            y_test=test[1],
+            **arrays,
+        )
+        args = [TFMOT_PYTHON, "-m", "benchmarks.bench_tfmot", "--job", path]
+        out = subprocess.run(args, capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
-def compare(name: str, model: keras.Model, train, test) -> list[str]:
-    model.fit(*train, epochs=FLOAT_EPOCHS, batch_size=32, verbose=0)
+def row(name, variant, accuracy, size, base_size, ms, base_ms) -> str:
+    accuracy = "-" if accuracy is None else f"{100 * accuracy:.2f}"
+    return (
+        f"| {name} | {variant} | {accuracy} | {size / 1024:.1f} ({size / base_size:.2f}x) | "
+        f"{ms:.4f} ({ms / base_ms:.2f}x) |"
+    )
+
+
+def compare(name: str, arch: str, model: keras.Model, train, test, latency_only=False):
+    """Yields the table rows of one model: float, PTQ int8, QAT int8, tfmot QAT int8."""
+    float_epochs, qat_epochs = (1, 1) if latency_only else (FLOAT_EPOCHS, QAT_EPOCHS)
+    model.fit(*train, epochs=float_epochs, batch_size=32, verbose=0)
     qat = quantize_model(model)
     qat.compile(
-        keras.optimizers.Adam(1e-4), keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        keras.optimizers.Adam(QAT_LEARNING_RATE),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
-    qat.fit(*train, epochs=QAT_EPOCHS, batch_size=32, verbose=0)
+    qat.fit(*train, epochs=qat_epochs, batch_size=32, verbose=0)
     variants = {
         "float32": to_tflite(model),
         "PTQ int8": to_tflite(model, "int8", representative_data=train[0][:200]),
-        "QAT int8": to_tflite(qat, "int8"),
+        "QAT int8 (ours)": to_tflite(qat, "int8"),
     }
+    example = test[0][0]
     base_size = len(variants["float32"])
-    base_latency = latency_ms(variants["float32"], test[0][0])
-    rows = []
+    base_ms = latency_ms(variants["float32"], example)
     for variant, data in variants.items():
-        ms = latency_ms(data, test[0][0])
-        rows.append(
-            f"| {name} | {variant} | {100 * evaluate_tflite(data, test):.2f} | "
-            f"{len(data) / 1024:.1f} ({len(data) / base_size:.2f}x) | "
-            f"{ms:.4f} ({ms / base_latency:.2f}x) |"
-        )
-    return rows
+        ms = base_ms if variant == "float32" else latency_ms(data, example)
+        accuracy = None if latency_only else evaluate_tflite(data, test)
+        yield row(name, variant, accuracy, len(data), base_size, ms, base_ms)
+    peer_weights = [] if latency_only else model.get_weights()
+    peer = tfmot(arch, peer_weights, train, test, qat_epochs)
+    if peer is not None:
+        accuracy = peer.get("accuracy")
+        size, ms = peer["size"], peer["latency_ms"]
+        yield row(name, "QAT int8 (tfmot, tf_keras)", accuracy, size, base_size, ms, base_ms)
 
 
 def lottery_rows(train, test) -> list[str]:
@@ -127,17 +143,31 @@ def main() -> None:
     train, test = (digits.train.x, digits.train.y), (digits.test.x, digits.test.y)
     print(f"digits: {len(train[1])} train / {len(test[1])} test images, 8x8x1\n")
     print("| model | TFLite | accuracy % | size KiB (vs float) | latency ms (vs float) |")
-    print("|---|---|---|---|---|")
+    print("|---|---|---:|---:|---:|")
     keras.utils.set_random_seed(0)
-    for row in compare("digits CNN (32, 64)", zoo.create("cnn_digits"), train, test):
-        print(row, flush=True)
+    for line in compare("digits CNN (32, 64)", "digits_cnn", zoo.create("cnn_digits"), train, test):
+        print(line, flush=True)
     keras.utils.set_random_seed(0)
-    for row in compare("MobileNetV2-style", mobilenet_v2_style(), train, test):
-        print(row, flush=True)
+    for line in compare(
+        "MobileNetV2-style", "mobilenet_v2_style", mobilenet_v2_style(), train, test
+    ):
+        print(line, flush=True)
+    # Latency where compute dominates: random images and labels only calibrate the ranges.
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    images = rng.uniform(size=(64, 96, 96, 3)).astype("float32")
+    random_data = (images, rng.integers(0, 10, 64))
+    large = zoo.create("mobilenet_v2_050_224", input_shape=(96, 96, 3), num_classes=10)
+    name = "MobileNetV2 0.5, 96x96x3 (zoo)"
+    empty = (images[:1], np.zeros((0,), "int64"))
+    for line in compare(name, "mobilenet_v2_050_96", large, random_data, empty, True):
+        print(line, flush=True)
+    if os.environ.get("QUANT_LOTTERY", "1") == "0":
+        return
     print("\n| lottery round | sparsity % | accuracy % | note |")
     print("|---|---|---|---|")
-    for row in lottery_rows(train, test):
-        print(row, flush=True)
+    for line in lottery_rows(train, test):
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,15 @@
 """PPO on CartPole-v1 (target 475) and SAC on Pendulum-v1 (target -200) versus stable-baselines3.
 
-Reports environment steps and training wall-clock seconds to the target (evaluated every
-`EVAL_EVERY` steps, 10 deterministic episodes). SB3 runs in its own venv (`SB3_PYTHON`, made by
+Reports environment steps and training wall-clock seconds to the target, evaluated every 4,096
+(PPO) / 1,000 (SAC) steps on 10 deterministic episodes, fresh each time and seeded alike on both
+sides (evaluation time excluded). SB3 runs in its own venv (`SB3_PYTHON`, made by
 `make bench-rl`) with rl-baselines3-zoo's tuned hyperparameters, which our defaults copy.
 
-Run: `.venv/bin/python -m benchmarks.bench_rl` (env `RL_SEEDS=0,1,2`).
+Both sides run with `RL_THREADS` intra-op threads (default 1: on a small MLP one thread is the
+fastest setting for both frameworks, and it keeps the comparison fair on a shared machine); the
+two sides alternate seed by seed so they see the same machine load.
+
+Run: `.venv/bin/python -m benchmarks.bench_rl` (env `RL_SEEDS=0,1,2`, `RL_ALGOS=ppo,sac`).
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SEEDS = tuple(int(s) for s in os.environ.get("RL_SEEDS", "0").split(","))
+ALGOS = tuple(os.environ.get("RL_ALGOS", "ppo,sac").split(","))
+THREADS = int(os.environ.get("RL_THREADS", "1"))
+EVAL_SEED = 1_000_000  # evaluation episodes are seeded EVAL_SEED + step, on both sides
 SB3_PYTHON = os.environ.get("SB3_PYTHON", "/tmp/sb3-venv/bin/python")
 TASKS = {
-    "ppo": ("CartPole-v1", 475.0, 100_000, 8_192),
+    "ppo": ("CartPole-v1", 475.0, 100_000, 4_096),
     "sac": ("Pendulum-v1", -200.0, 20_000, 1_000),
 }
 
@@ -30,9 +38,14 @@ from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.vec_env import DummyVecEnv
 
-algo, env_id, target, budget, every, seed = sys.argv[1:7]
+import torch
+
+algo, env_id, target, budget, every, seed, threads = sys.argv[1:8]
+EVAL_SEED = 1_000_000
 target, budget, every, seed = float(target), int(budget), int(every), int(seed)
+torch.set_num_threads(int(threads))
 
 
 class ToTarget(BaseCallback):
@@ -43,13 +56,15 @@ class ToTarget(BaseCallback):
     def _on_step(self):
         if self.num_timesteps < self.next_eval:
             return True
-        self.next_eval += every
         start = time.perf_counter()
-        mean, _ = evaluate_policy(self.model, gym.make(env_id), n_eval_episodes=10)
+        evaluation = DummyVecEnv([lambda: gym.make(env_id)])
+        evaluation.seed(EVAL_SEED + self.next_eval)  # fresh episodes, seeded, every evaluation
+        mean, _ = evaluate_policy(self.model, evaluation, n_eval_episodes=10)
         self.eval_seconds += time.perf_counter() - start
         if mean >= target:
             self.result = [self.num_timesteps, time.perf_counter() - t0 - self.eval_seconds]
             return False
+        self.next_eval += every
         return True
 
 
@@ -77,9 +92,10 @@ def ours(algo: str, seed: int):
     def to_target(agent) -> bool:
         if agent.num_timesteps < state["next"]:
             return True
-        state["next"] += every
         start = time.perf_counter()
-        mean, _ = agent.evaluate(10)
+        # Fresh, seeded evaluation episodes each time, as on the SB3 side.
+        mean, _ = agent.evaluate(10, seed=EVAL_SEED + state["next"])
+        state["next"] += every
         state["eval_seconds"] += time.perf_counter() - start
         if mean >= target:
             seconds = time.perf_counter() - t0 - state["eval_seconds"]
@@ -97,18 +113,32 @@ def sb3(algo: str, seed: int):
         return None
     env_id, target, budget, every = TASKS[algo]
     args = [SB3_PYTHON, "-c", SB3_SCRIPT, algo, env_id, str(target), str(budget), str(every)]
-    out = subprocess.run([*args, str(seed)], capture_output=True, text=True, check=True).stdout
+    args += [str(seed), str(THREADS)]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
+def _median(values: list[float]) -> str:
+    return f"{sorted(values)[len(values) // 2]:.1f}" if values else "n/a"
+
+
 def main() -> None:
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(THREADS)
+    tf.config.threading.set_inter_op_parallelism_threads(THREADS)
     if not os.path.exists(SB3_PYTHON):
         print(f"{SB3_PYTHON} not found (run `make bench-rl`): SB3 columns are empty.")
     print("| algo | env | seed | ours steps | ours s | SB3 steps | SB3 s | s ratio (ours/SB3) |")
     print("|---|---|---|---|---|---|---|---|")
-    for algo in TASKS:
+    seconds = {}
+    for algo in ALGOS:
         for seed in SEEDS:
             a, b = ours(algo, seed), sb3(algo, seed)
+            seconds.setdefault(algo, ([], []))
+            for side, result in zip(seconds[algo], (a, b), strict=True):
+                if result:
+                    side.append(result[1])
             ratio = f"{a[1] / b[1]:.2f}" if a and b else "n/a"
             fmt = lambda r: (f"{r[0]}", f"{r[1]:.1f}") if r else ("not reached", "-")  # noqa: E731
             print(
@@ -116,6 +146,9 @@ def main() -> None:
                 f"{' | '.join(fmt(b))} | {ratio} |",
                 flush=True,
             )
+
+    for algo, (a, b) in seconds.items():
+        print(f"\n{algo}: median seconds to target, ours {_median(a)}, SB3 {_median(b)}")
 
 
 if __name__ == "__main__":

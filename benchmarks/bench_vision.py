@@ -1,15 +1,20 @@
 """ViT-Ti/16 and Swin-T at 224 px: forward and train-step throughput vs keras-hub, and GFLOP/s.
 
-Both sides are built with identical configurations and timed in the same process, batch 8,
-inside `tf.function` (no XLA), float32. The train step is one SGD step on the mean square of
-the backbone's output tokens, the same for both. GFLOP/s uses analytic multiply-add counts of
-the matmuls and convolutions (2 FLOPs each; a train step counted as 3x the forward pass) and is
-compared with a 2048x2048 float32 matmul measured in the same run.
+Both sides are built with identical configurations (equal parameter counts, printed and
+checked) and timed in the same process, batch 8, float32, inside `tf.function` (`--jit` adds
+`jit_compile=True` to both). The train step is one SGD step on the mean square of the
+backbone's output tokens, the same for both. After a warm-up the two sides alternate call by
+call (the order flips every round) so that a shared machine's load hits both alike; the table
+gives medians. The ratio is ours/peer throughput: above 1 means ours is faster.
+
+GFLOP/s uses analytic multiply-add counts of the matmuls and convolutions (2 FLOPs each; a
+train step counted as 3x the forward pass) and is compared with a 2048x2048 float32 matmul
+measured in the same run.
 
 keras-hub is not a project dependency; run the peer side from a separate environment:
 
     python3 -m venv /tmp/hub-venv && /tmp/hub-venv/bin/pip install -e . keras-hub
-    /tmp/hub-venv/bin/python -m benchmarks.bench_vision [--steps 5] [--image-size 224]
+    /tmp/hub-venv/bin/python -m benchmarks.bench_vision [--steps 7] [--jit]
 
 With only the project's environment the table has our figures and no ratios.
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections.abc import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -61,7 +67,7 @@ def swin_flops(image_size: int) -> float:
 
 def ours(family: str, image_size: int) -> keras.Model:
     if family == "vit":
-        return ViTBackbone(image_size=image_size, **VIT_TI)
+        return ViTBackbone(image_size=image_size, layer_norm_epsilon=1e-6, **VIT_TI)
     return SwinBackbone(image_size=image_size, drop_path_rate=0.0, **SWIN_T)
 
 
@@ -80,10 +86,7 @@ def peer(family: str, image_size: int) -> keras.Model | None:
             mlp_dim=VIT_TI["mlp_dim"],
             layer_norm_epsilon=1e-6,
         )
-    cls = getattr(keras_hub.models, "SwinTransformerBackbone", None)
-    if cls is None:
-        return None
-    return cls(
+    return keras_hub.models.SwinTransformerBackbone(
         image_shape=(image_size, image_size, 3),
         patch_size=SWIN_T["patch_size"],
         embed_dim=SWIN_T["embed_dim"],
@@ -94,84 +97,130 @@ def peer(family: str, image_size: int) -> keras.Model | None:
     )
 
 
-def _tokens(outputs):
+def first_output(outputs):
+    """The token tensor: our backbones return a dict, keras-hub's a tensor (or a dict)."""
     if isinstance(outputs, dict):
-        return outputs.get("sequence_output", next(iter(outputs.values())))
+        return outputs["sequence_output"]
     return outputs
 
 
-def _time(fn, x, steps: int) -> float:
-    fn(x)  # trace
-    fn(x)
-    start = time.perf_counter()
-    for _ in range(steps):
-        result = fn(x)
-    np.asarray(tf.nest.flatten(result)[0])
-    return (time.perf_counter() - start) / steps
-
-
-def measure(model: keras.Model, x: tf.Tensor, steps: int) -> tuple[float, float]:
-    """Seconds per forward pass and per train step."""
+def step_functions(model: keras.Model, jit: bool) -> tuple[Callable, Callable]:
+    """`forward(inputs)` and `train_step(inputs)` (one SGD step) as compiled functions."""
     optimizer = keras.optimizers.SGD(1e-4)
     optimizer.build(model.trainable_variables)
 
-    @tf.function
-    def forward(images):
-        return _tokens(model(images, training=False))
+    @tf.function(jit_compile=jit)
+    def forward(inputs):
+        return first_output(model(inputs, training=False))
 
-    @tf.function
-    def train_step(images):
+    @tf.function(jit_compile=jit)
+    def train_step(inputs):
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(_tokens(model(images, training=True))))
+            loss = tf.reduce_mean(tf.square(first_output(model(inputs, training=True))))
         grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply(grads, model.trainable_variables)
         return loss
 
-    return _time(forward, x, steps), _time(train_step, x, steps)
+    return forward, train_step
 
 
-def matmul_gflops(size: int = 2048, steps: int = 5) -> float:
+def _call(fn: Callable, inputs) -> float:
+    start = time.perf_counter()
+    np.asarray(tf.nest.flatten(fn(inputs))[0])  # waits for the result
+    return time.perf_counter() - start
+
+
+def alternate(fns: dict[str, Callable], inputs, warmup: int, steps: int) -> dict[str, float]:
+    """Median seconds per call of each function, the functions called in alternation.
+
+    Each function is warmed up (traced, compiled) first; then every round calls each once, the
+    order reversed every other round, so slow phases of a shared machine hit all sides alike.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            _call(fn, inputs)
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    names = list(fns)
+    for step in range(steps):
+        for name in names if step % 2 == 0 else names[::-1]:
+            times[name].append(_call(fns[name], inputs))
+    return {name: float(np.median(values)) for name, values in times.items()}
+
+
+def matmul_gflops(size: int = 2048, steps: int = 5, jit: bool = False) -> float:
+    """Achieved GFLOP/s of a `size` x `size` float32 matmul (the machine's dense peak)."""
     a = tf.random.normal((size, size))
     b = tf.random.normal((size, size))
-    seconds = _time(tf.function(lambda x: tf.matmul(x, b)), a, steps)
+    fn = tf.function(lambda x: tf.matmul(x, b), jit_compile=jit)
+    seconds = alternate({"matmul": fn}, a, warmup=2, steps=steps)["matmul"]
     return 2 * size**3 / seconds / 1e9
+
+
+def ratio_cell(ours_s: float, peer_s: float | None) -> str:
+    return "n/a" if peer_s is None else f"{peer_s / ours_s:.2f}"
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--image-size", type=int, default=224)
-    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=7, help="timed calls per side")
+    parser.add_argument("--jit", action="store_true", help="jit_compile=True on both sides")
+    parser.add_argument("--models", default="vit,swin", help="comma list of vit, swin")
     args = parser.parse_args(argv)
+    keras.utils.set_random_seed(0)
     x = tf.random.normal((args.batch_size, args.image_size, args.image_size, 3))
-    dense = matmul_gflops()
+    dense = matmul_gflops(jit=args.jit)
     print(
-        f"batch {args.batch_size}, {args.image_size} px, {args.steps} timed steps; "
+        f"batch {args.batch_size}, {args.image_size} px, float32, "
+        f"{'XLA (jit_compile=True)' if args.jit else 'tf.function, no XLA'}; "
+        f"{args.warmup} warm-up + {args.steps} timed calls per side, alternating, medians; "
         f"dense 2048^2 matmul: {dense:.1f} GFLOP/s\n"
     )
-    print(
-        "| model | pass | ours img/s | keras-hub img/s | ratio (ours/hub) | ours GFLOP/s | "
-        "% of matmul |"
-    )
-    print("|---|---|---|---|---|---|---|")
+    rows = []
+    counts = []
     for family, name, flops in (
         ("vit", "ViT-Ti/16", vit_flops(args.image_size)),
         ("swin", "Swin-T", swin_flops(args.image_size)),
     ):
-        ours_times = measure(ours(family, args.image_size), x, args.steps)
+        if family not in args.models.split(","):
+            continue
+        models = {"ours": ours(family, args.image_size)}
         hub_model = peer(family, args.image_size)
-        hub_times = measure(hub_model, x, args.steps) if hub_model is not None else (None, None)
-        for label, ours_s, hub_s, factor in zip(
-            ("forward", "train step"), ours_times, hub_times, (1, 3), strict=True
-        ):
-            ours_rate = args.batch_size / ours_s
-            hub_rate = "n/a" if hub_s is None else f"{args.batch_size / hub_s:.1f}"
-            ratio = "n/a" if hub_s is None else f"{hub_s / ours_s:.2f}"
-            gflops = factor * flops * args.batch_size / ours_s / 1e9
-            print(
-                f"| {name} | {label} | {ours_rate:.1f} | {hub_rate} | {ratio} | "
-                f"{gflops:.1f} | {100 * gflops / dense:.0f}% |"
+        if hub_model is not None:
+            models["peer"] = hub_model
+            if hub_model.count_params() != models["ours"].count_params():
+                raise RuntimeError(
+                    f"{name}: the two sides differ in size: ours "
+                    f"{models['ours'].count_params():,}, keras-hub {hub_model.count_params():,}"
+                )
+        counts.append(
+            f"{name}: ours {models['ours'].count_params():,} parameters, keras-hub "
+            + (f"{hub_model.count_params():,}" if hub_model is not None else "n/a")
+        )
+        functions = {side: step_functions(model, args.jit) for side, model in models.items()}
+        for index, (label, factor) in enumerate((("forward", 1), ("train step", 3))):
+            seconds = alternate(
+                {side: fns[index] for side, fns in functions.items()}, x, args.warmup, args.steps
             )
+            ours_s, peer_s = seconds["ours"], seconds.get("peer")
+            peer_rate = "n/a" if peer_s is None else f"{args.batch_size / peer_s:.1f}"
+            work = factor * flops * args.batch_size / 1e9
+            peer_gflops = "n/a" if peer_s is None else f"{work / peer_s:.1f}"
+            gflops = work / ours_s
+            rows.append(
+                f"| {name} | {label} | {args.batch_size / ours_s:.1f} | {peer_rate} | "
+                f"**{ratio_cell(ours_s, peer_s)}** | {gflops:.1f} | {peer_gflops} | "
+                f"{100 * gflops / dense:.0f}% |"
+            )
+    print("\n".join(counts) + "\n")
+    print(
+        "| model | pass | ours img/s | keras-hub img/s | ratio (ours/hub) | ours GFLOP/s | "
+        "keras-hub GFLOP/s | ours % of matmul |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
 
 
 if __name__ == "__main__":

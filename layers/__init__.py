@@ -6,7 +6,12 @@ their modules: `layers.optimizers`, `layers.schedules`, `layers.callbacks`, `lay
 """
 
 from layers import callbacks, losses, metrics, optimizers, schedules
-from layers.attention import AdaptiveComputationTime, SparseAttention, TransformerEncoderBlock
+from layers.attention import (
+    AdaptiveComputationTime,
+    FusedMultiHeadAttention,
+    SparseAttention,
+    TransformerEncoderBlock,
+)
 from layers.bayesian import Conv2DFlipout, DenseFlipout, DenseReparameterization
 from layers.convolution import DeformableConv2D, InvertedResidual, SqueezeExcite, WSConv2D
 from layers.embedding import (
@@ -29,6 +34,7 @@ __all__ = [
     "DenseFlipout",
     "DenseReparameterization",
     "DropBlock2D",
+    "FusedMultiHeadAttention",
     "HMLSTMCell",
     "IndRNN",
     "IndRNNCell",

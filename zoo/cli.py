@@ -52,6 +52,26 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _float_pair(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW,HIGH numbers, got {text!r}") from None
+    if len(values) != 2:
+        raise argparse.ArgumentTypeError(f"expected LOW,HIGH numbers, got {text!r}")
+    return values
+
+
 def _parse_override(text: str) -> tuple[str, object]:
     import yaml
 
@@ -132,7 +152,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="output directory (default: artifacts/train)")
     p.add_argument("--epochs", type=_positive_int, help="(default: 10)")
     p.add_argument("--batch-size", type=_positive_int, help="global batch size (default: 32)")
-    p.add_argument("--learning-rate", type=float, help="(default: the model's)")
+    p.add_argument(
+        "--learning-rate", type=float, help="(default: the model's); the peak with --schedule"
+    )
+    p.add_argument(
+        "--schedule",
+        choices=("constant", "cosine", "one_cycle"),
+        help="learning-rate schedule: cosine = linear warmup then cosine decay to 0; one_cycle = "
+        "OneCycle (default: constant)",
+    )
+    p.add_argument(
+        "--warmup-epochs",
+        type=_non_negative_float,
+        help="warmup length in epochs, fractions allowed (default: none; one_cycle: 30%%)",
+    )
+    p.add_argument(
+        "--augment",
+        metavar="NAMES",
+        help="comma-separated training augmentations from randaugment,mixup,cutmix (keras "
+        "layers; default: none). With mixup/cutmix the training accuracy is against each mixed "
+        "label's largest-weight class",
+    )
+    p.add_argument(
+        "--value-range",
+        type=_float_pair,
+        metavar="LOW,HIGH",
+        help="pixel range of the inputs, for randaugment (default: 0,1 as the built-in digits)",
+    )
     p.add_argument("--seed", type=int, help="(default: 0)")
     p.add_argument(
         "--strategy",

@@ -17,6 +17,17 @@ from zoo.datasets import fit_to_input, load_digits
 from zoo.distribute import is_chief, make_strategy, set_mixed_precision
 from zoo.plots import plot_history
 from zoo.utils import seed_everything, write_run_record
+from zoo.vision.recipe import (
+    SCHEDULES,
+    augmentation,
+    check_augment,
+    check_value_range,
+    learning_rate_schedule,
+    mixes_labels,
+    probability_label_loss,
+    steps_per_epoch,
+)
+from zoo.vision.task import MixedLabelAccuracy
 
 
 @dataclasses.dataclass
@@ -33,7 +44,24 @@ class TrainConfig:
             label); `None` takes the only one.
         output: directory for `MODEL.keras`, `history.json`, `training_curve.png`, `run.json`.
         epochs, batch_size: training length and global batch size.
-        learning_rate: passed to the model's default `compile` when set.
+        learning_rate: passed to the model's default `compile` when set; with a `schedule`,
+            its peak (the model's own rate when `None`).
+        schedule: `"constant"`, `"cosine"` (linear warmup, then cosine decay to 0 at the end of
+            training) or `"one_cycle"` (`layers.schedules.OneCycle`). The steps per epoch come
+            from the training data's cardinality.
+        warmup_epochs: epochs of warmup (fractions allowed), less than `epochs`: the linear
+            warmup of `"cosine"` and `"constant"`, the rise of `"one_cycle"`. `None` takes the
+            schedule's default (no warmup; 30% of training for `"one_cycle"`).
+        augment: names from `("randaugment", "mixup", "cutmix")` (or a comma-separated string),
+            applied to training batches only (see `zoo.vision.recipe.augmentation`). With
+            `"mixup"`/`"cutmix"` the training labels become mixed probabilities: the loss is
+            switched to one that takes them (sparse cross-entropy becomes
+            `SparseLabelSmoothingCrossentropy` without smoothing; a loss that cannot take them
+            is an error) and `accuracy` to `MixedLabelAccuracy`, so the training `accuracy`
+            counts predictions of each mixed label's largest-weight class, while `val_accuracy`
+            is the plain accuracy on unmixed validation data.
+        value_range: `(low, high)` range of the input pixels, for `"randaugment"` (checked on
+            every batch). The built-in digits are in [0, 1].
         seed: seed for everything; `deterministic` also makes TensorFlow ops deterministic.
         strategy: `"default"`, `"mirrored"` or `"multiworker"` (see `zoo.distribute`).
         cpu_devices: logical CPU devices for `"mirrored"` on a machine without GPUs.
@@ -60,6 +88,10 @@ class TrainConfig:
     shuffle: bool = True
     overrides: dict = dataclasses.field(default_factory=dict)
     verbose: int = 1
+    schedule: str = "constant"
+    warmup_epochs: float | None = None
+    augment: list = dataclasses.field(default_factory=list)
+    value_range: list = dataclasses.field(default_factory=lambda: [0.0, 1.0])
 
     def __post_init__(self):
         for name in ("epochs", "batch_size"):
@@ -70,6 +102,34 @@ class TrainConfig:
             raise ValueError(
                 f"`overrides` must be a mapping. Received: overrides={self.overrides!r}"
             )
+        self.augment = list(check_augment(self.augment))
+        self.value_range = list(check_value_range(self.value_range))
+        if self.schedule not in SCHEDULES:
+            raise ValueError(
+                f"`schedule` must be one of {SCHEDULES}. Received: schedule={self.schedule!r}"
+            )
+        warmup = self.warmup_epochs
+        if warmup is not None and (
+            isinstance(warmup, bool)
+            or not isinstance(warmup, int | float)
+            or not 0 <= warmup < self.epochs
+        ):
+            raise ValueError(
+                f"`warmup_epochs` must be a number in [0, epochs={self.epochs}). "
+                f"Received: warmup_epochs={warmup!r}"
+            )
+        if self.strategy == "multiworker":
+            # `fit_multiworker` builds per-worker pipelines whose length is not known up front.
+            for name, value, default in (
+                ("augment", self.augment, []),
+                ("schedule", self.schedule, "constant"),
+                ("warmup_epochs", self.warmup_epochs, None),
+            ):
+                if value != default:
+                    raise ValueError(
+                        f"`{name}` is not supported with strategy='multiworker'. "
+                        f"Received: {name}={value!r}"
+                    )
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
@@ -180,19 +240,56 @@ def fit_multiworker(
     return history
 
 
-def load_datasets(config: TrainConfig, input_shape) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+def load_datasets(
+    config: TrainConfig, input_shape, num_classes: int | None = None
+) -> tuple[tf.data.Dataset, tf.data.Dataset]:
     """Training and validation datasets of `(inputs, labels)` batches for `config`.
 
     From `config.data` TFRecords (validation from `config.validation_data`, or `None`), or from
-    the built-in digits (validation is their test split), shaped to `input_shape`.
+    the built-in digits (validation is their test split), shaped to `input_shape`. The
+    `config.augment` augmentations apply to the training batches (after batching, before
+    prefetching); MixUp and CutMix need `num_classes` to one-hot encode the labels.
     """
     if config.data is None:
-        return _digits_datasets(config, input_shape)
-    train_data = _tfrecord_dataset(config.data, config, input_shape, config.shuffle)
-    validation = None
-    if config.validation_data is not None:
-        validation = _tfrecord_dataset(config.validation_data, config, input_shape, False)
-    return train_data, validation
+        train_data, validation = _digits_datasets(config, input_shape)
+    else:
+        train_data = _tfrecord_dataset(config.data, config, input_shape, config.shuffle)
+        validation = None
+        if config.validation_data is not None:
+            validation = _tfrecord_dataset(config.validation_data, config, input_shape, False)
+    if config.augment:
+        augment = augmentation(config.augment, num_classes, config.value_range, seed=config.seed)
+        # The augmentation layers draw from a seed variable: calls in parallel would take the
+        # draws in a different order each run.
+        parallel = None if config.deterministic else tf.data.AUTOTUNE
+        train_data = train_data.map(augment, num_parallel_calls=parallel)
+    return train_data.prefetch(tf.data.AUTOTUNE), validation
+
+
+def _compile_options(model: keras.Model, config: TrainConfig, train_data) -> dict:
+    """What the model's default `compile` must be re-run with for `config` (empty: nothing)."""
+    options = {}
+    scheduled = config.schedule != "constant" or config.warmup_epochs is not None
+    mixing = mixes_labels(config.augment)
+    if config.learning_rate is not None:
+        options["learning_rate"] = config.learning_rate
+    elif scheduled or mixing:
+        # Recompiling would otherwise reset the model's own rate to `compile`'s default.
+        options["learning_rate"] = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    if scheduled:
+        steps = steps_per_epoch(train_data)
+        warmup_steps = None
+        if config.warmup_epochs is not None:
+            warmup_steps = round(config.warmup_epochs * steps)
+            if config.warmup_epochs > 0:
+                warmup_steps = max(1, warmup_steps)
+        options["learning_rate"] = learning_rate_schedule(
+            config.schedule, options["learning_rate"], steps * config.epochs, warmup_steps
+        )
+    if mixing:
+        options["loss"] = probability_label_loss(model.loss)
+        options["metrics"] = [MixedLabelAccuracy(name="accuracy")]
+    return options
 
 
 def train(config: TrainConfig | None = None, **options) -> dict:
@@ -234,10 +331,11 @@ def _train(config: TrainConfig) -> dict:
 
     with strategy.scope():
         model = registry.create(config.model, **config.overrides)
-        if config.learning_rate is not None:
-            model.compile(learning_rate=config.learning_rate)
     input_shape = model.input_shape[1:]
     if config.strategy == "multiworker":
+        if config.learning_rate is not None:
+            with strategy.scope():
+                model.compile(learning_rate=config.learning_rate)
         if config.data is None:
             raise ValueError(
                 "`strategy='multiworker'` reads TFRecord shards per worker; pass `data`. "
@@ -251,7 +349,11 @@ def _train(config: TrainConfig) -> dict:
 
         history = fit_multiworker(model, strategy, dataset_fn, config.epochs, config.verbose)
     else:
-        train_data, validation = load_datasets(config, input_shape)
+        train_data, validation = load_datasets(config, input_shape, model.output_shape[-1])
+        options = _compile_options(model, config, train_data)
+        if options:
+            with strategy.scope():
+                model.compile(**options)
         history = model.fit(
             train_data,
             validation_data=validation,

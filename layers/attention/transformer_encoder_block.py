@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from layers.attention.fused_attention import FusedMultiHeadAttention
 from layers.attention.sparse_attention import SparseAttention
 
 ATTENTIONS = ("multi_head", "sparse")
@@ -18,8 +19,9 @@ class TransformerEncoderBlock(keras.layers.Layer):
     `x = norm(x + attention(x))`, then `x = norm(x + ffn(x))`.
     Pre-norm (`norm_first=True`, Xiong et al. 2020, GPT-2, ViT):
     `x = x + attention(norm(x))`, then `x = x + ffn(norm(x))`.
-    The feed-forward network is `Dense(intermediate_dim, activation)`, dropout,
-    `Dense(features)`; dropout is also applied to each sublayer's output before the residual sum.
+    The feed-forward network is `Dense(intermediate_dim, activation)`, dropout (unless
+    `intermediate_dropout=False`), `Dense(features)`; dropout is also applied to each sublayer's
+    output before the residual sum.
 
     Args:
         num_heads: number of attention heads; must divide the input's feature size, and each head
@@ -28,7 +30,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
         dropout: dropout rate of the attention probabilities, the sublayer outputs and the
             feed-forward hidden layer. Defaults to `0.0`.
         norm_first: pre-norm when `True`, post-norm when `False`. Defaults to `False`.
-        attention: `None` or `"multi_head"` for `keras.layers.MultiHeadAttention`, `"sparse"` for
+        attention: `None` or `"multi_head"` for `FusedMultiHeadAttention` (a
+            `keras.layers.MultiHeadAttention` with one fused q/k/v matmul), `"sparse"` for
             `SparseAttention`, or a layer instance used as is (a `MultiHeadAttention` is called as
             `layer(x, x, attention_mask=...)`, any other layer as
             `layer(x, padding_mask=...)`), or such a layer's serialized config. Defaults to
@@ -39,6 +42,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
         layer_norm_epsilon: epsilon of the layer norms. Defaults to `1e-5`.
         kernel_initializer: initializer of the dense kernels. Defaults to `"glorot_uniform"`.
         bias_initializer: initializer of the dense biases. Defaults to `"zeros"`.
+        intermediate_dropout: also apply dropout to the feed-forward hidden layer (BERT and its
+            variants do not). Defaults to `True`.
         **kwargs: `name`, `dtype` and the other `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -72,6 +77,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         layer_norm_epsilon: float = 1e-5,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
+        intermediate_dropout: bool = True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -88,6 +94,11 @@ class TransformerEncoderBlock(keras.layers.Layer):
             raise ValueError(f"`dropout` must be a float in [0, 1). Received: dropout={dropout!r}")
         if not isinstance(norm_first, bool):
             raise TypeError(f"`norm_first` must be a bool. Received: norm_first={norm_first!r}")
+        if not isinstance(intermediate_dropout, bool):
+            raise TypeError(
+                "`intermediate_dropout` must be a bool. "
+                f"Received: intermediate_dropout={intermediate_dropout!r}"
+            )
         if not (
             attention is None
             or attention in ATTENTIONS
@@ -126,6 +137,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.layer_norm_epsilon = layer_norm_epsilon
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.intermediate_dropout = intermediate_dropout
         if isinstance(attention, keras.layers.Layer):
             self.attention_layer = attention
 
@@ -159,7 +171,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
                 **self.attention_kwargs,
             }
             attention_cls = SparseAttention if self.attention == "sparse" else None
-            attention_cls = attention_cls or keras.layers.MultiHeadAttention
+            attention_cls = attention_cls or FusedMultiHeadAttention
             self.attention_layer = attention_cls(**options)
         if isinstance(self.attention_layer, keras.layers.MultiHeadAttention):
             self.attention_layer.build(input_shape, input_shape)
@@ -191,7 +203,9 @@ class TransformerEncoderBlock(keras.layers.Layer):
         return self.attention_layer(x, padding_mask=padding_mask, training=training)
 
     def _feed_forward(self, x, training):
-        hidden = self.dropout_layer(self.intermediate(x), training=training)
+        hidden = self.intermediate(x)
+        if self.intermediate_dropout:
+            hidden = self.dropout_layer(hidden, training=training)
         return self.ffn_output(hidden)
 
     def call(self, inputs, padding_mask=None, training=None):
@@ -227,4 +241,5 @@ class TransformerEncoderBlock(keras.layers.Layer):
             "layer_norm_epsilon": self.layer_norm_epsilon,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            "intermediate_dropout": self.intermediate_dropout,
         }

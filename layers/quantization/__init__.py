@@ -3,7 +3,8 @@
 `quantize_model(model)` returns a trainable copy with int8 fake quantization (weights per output
 channel, symmetric; activations per tensor, asymmetric, moving-average ranges) and batch norm
 folded into the preceding convolution; `serving.to_tflite(qat_model, quantize="int8")` turns it
-into a fully integer TFLite model with the learned ranges.
+into a fully integer TFLite model with the learned ranges. Nested models and composite blocks
+(`InvertedResidual`, `SqueezeExcite`) are first expanded into plain layers by `flatten_model`.
 """
 
 from layers.quantization.activation_quantizer import ActivationQuantizer
@@ -12,6 +13,7 @@ from layers.quantization.fake_quant import (
     fake_quant_per_tensor,
     fake_quant_symmetric,
 )
+from layers.quantization.flatten import flatten_model
 from layers.quantization.quantize import quantize_model
 from layers.quantization.quantized_layers import (
     QuantizedConv2D,
@@ -31,6 +33,7 @@ __all__ = [
     "fake_quant_per_channel",
     "fake_quant_per_tensor",
     "fake_quant_symmetric",
+    "flatten_model",
     "quantize_apply",
     "quantize_aware",
     "quantize_model",

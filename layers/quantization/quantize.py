@@ -5,12 +5,14 @@ from __future__ import annotations
 import keras
 
 from layers.quantization.activation_quantizer import ActivationQuantizer
+from layers.quantization.flatten import flatten_model
 from layers.quantization.quantized_layers import (
     FUSABLE_ACTIVATIONS,
     QuantizedConv2D,
     QuantizedDense,
     QuantizedDepthwiseConv2D,
 )
+from layers.regularization import StochasticDepth
 
 # Layers whose int8 output keeps its input's range in TFLite: no quantizer of their own.
 _RANGE_PRESERVING = (
@@ -26,7 +28,9 @@ _INT8_OPS = (
     keras.layers.GlobalAveragePooling2D,
     keras.layers.AveragePooling2D,
     keras.layers.Add,
+    keras.layers.Multiply,
     keras.layers.Concatenate,
+    StochasticDepth,
     keras.layers.ReLU,
     keras.layers.Activation,
     keras.layers.Softmax,
@@ -144,6 +148,10 @@ def _copy_weights(new, layer, batch_norm) -> None:
 def quantize_model(model: keras.Model, activation_momentum: float = 0.99) -> keras.Model:
     """Returns a quantization-aware training copy of a Sequential or Functional model.
 
+    The model is first flattened (`flatten_model`): nested Functional models, such as a zoo
+    classifier's backbone, are inlined, and `InvertedResidual` and `SqueezeExcite` blocks are
+    expanded into their convolutions, batch norms, activations and adds, so each of them is
+    quantized and folded like a plain layer and every int8 tensor TFLite will hold gets its range.
     Conv2D, DepthwiseConv2D and Dense layers become `QuantizedConv2D`, `QuantizedDepthwiseConv2D`
     and `QuantizedDense` (int8 weights, symmetric, per output channel). A BatchNormalization that
     is the only consumer of such a layer is folded into it, and a following ReLU/ReLU6 is fused,
@@ -182,7 +190,7 @@ def quantize_model(model: keras.Model, activation_momentum: float = 0.99) -> ker
             f"Received: model={model!r}"
         )
     try:
-        graph = keras.Model(model.input, model.output)
+        graph = flatten_model(model)
     except (AttributeError, ValueError, TypeError) as error:
         raise TypeError(
             "`model` must be a Sequential or Functional keras.Model (a subclassed model has no "

@@ -395,3 +395,20 @@ def test_encoder_block_builds_named_sparse_attention():
     assert block.attention_layer.pattern == "fixed"
     assert block.attention_layer.key_dim == 4
     harness.assert_config_round_trip(block)
+
+
+@pytest.mark.parametrize("intermediate_dropout", [True, False])
+def test_encoder_block_feed_forward_dropout_is_optional(intermediate_dropout):
+    block = TransformerEncoderBlock(
+        num_heads=2, intermediate_dim=64, dropout=0.5, intermediate_dropout=intermediate_dropout
+    )
+    x = np.random.default_rng(0).normal(size=(2, 5, 8)).astype("float32")
+    block.build(x.shape)
+    without_dropout = block.ffn_output(block.intermediate(x))
+    trained = block._feed_forward(x, training=True)
+    if intermediate_dropout:
+        assert not np.allclose(trained, without_dropout)
+    else:
+        np.testing.assert_allclose(trained, without_dropout, rtol=1e-6)
+    np.testing.assert_allclose(block._feed_forward(x, training=False), without_dropout, rtol=1e-6)
+    assert block.get_config()["intermediate_dropout"] is intermediate_dropout

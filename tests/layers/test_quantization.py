@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from layers.convolution import InvertedResidual, SqueezeExcite
 from layers.quantization import (
     ActivationQuantizer,
     QuantizedConv2D,
@@ -12,6 +13,7 @@ from layers.quantization import (
     QuantizedDepthwiseConv2D,
     fake_quant_per_channel,
     fake_quant_symmetric,
+    flatten_model,
     quantize_model,
 )
 from tests import harness
@@ -219,3 +221,52 @@ def test_unsupported_layers_are_left_float_and_listed():
     qat = quantize_model(keras.Model(inputs, keras.layers.Dense(2)(x)))
     assert qat.float_layers == ["swish_dense", "norm"]
     assert isinstance(qat.get_layer("swish_dense"), keras.layers.Dense)
+
+
+def squeeze_excite_blocks_model():
+    """A nested Functional model of inverted residual blocks with SE and stochastic depth."""
+    inner_in = keras.Input((4, 4, 8))
+    h = InvertedResidual(8, expansion=2, se_ratio=0.5, survival_probability=0.5, name="ir")(
+        inner_in
+    )
+    h = SqueezeExcite(squeeze_channels=2, gate_activation="hard_sigmoid", name="se")(h)
+    inner = keras.Model(inner_in, {"features": h}, name="inner")
+    inputs = keras.Input((4, 4, 8), name="images")
+    x = inner(inputs)["features"]
+    x = InvertedResidual(4, expansion=1, strides=2, activation="hard_swish", name="down")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    return keras.Model(inputs, keras.layers.Dense(3, name="logits")(x))
+
+
+def test_flatten_model_expands_blocks_with_the_same_outputs():
+    model = squeeze_excite_blocks_model()
+    x = RNG.normal(size=(4, 4, 4, 8)).astype("float32")
+    model(x, training=True)  # move the batch-norm statistics away from their initial values
+    inbound = [len(layer._inbound_nodes) for layer in model.layers]
+    flat = flatten_model(model)
+    assert [len(layer._inbound_nodes) for layer in model.layers] == inbound  # untouched
+    names = [layer.name for layer in flat.layers]
+    assert "inner" not in names and "ir" not in names and "down" not in names
+    for name in [
+        "ir_expand",
+        "ir_expand_norm",
+        "ir_depthwise_norm",
+        "ir_se_squeeze",
+        "ir_se_gate",
+        "ir_stochastic_depth",
+        "se_se_scale",
+        "down_depthwise_act",
+    ]:
+        assert name in names
+    assert "down_expand" not in names and "down_add" not in names  # expansion 1, stride 2
+    np.testing.assert_allclose(flat(x).numpy(), model(x).numpy(), atol=1e-5)
+
+
+def test_quantize_model_leaves_no_block_float():
+    qat = quantize_model(squeeze_excite_blocks_model())
+    assert qat.float_layers == []
+    types = [type(layer).__name__ for layer in qat.layers]
+    # expand, project, 2 SE dense (ir), 2 SE dense (se), project (down), logits.
+    assert types.count("QuantizedConv2D") == 3 and types.count("QuantizedDense") == 5
+    assert types.count("QuantizedDepthwiseConv2D") == 2
+    assert "BatchNormalization" not in types

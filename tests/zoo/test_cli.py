@@ -99,3 +99,83 @@ def test_export_tflite_int8_with_representative_data(tmp_path, capsys):
     assert cli.main(args) == 2  # a float model needs calibration data for int8
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("zoo: error:") and "representative_data" in err[-1]
+
+
+def test_train_recipe_flags_reach_the_run_record(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "run"
+    code = cli.main(
+        [
+            "train",
+            "cnn_digits",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "512",
+            "--schedule",
+            "cosine",
+            "--warmup-epochs",
+            "1",
+            "--augment",
+            "randaugment,cutmix",
+            "--value-range",
+            "0,1",
+            "--override",
+            "filters=[4]",
+            "--output",
+            str(out),
+            "--verbose",
+            "0",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    config = json.loads((out / "run.json").read_text())["config"]
+    assert config["augment"] == ["randaugment", "cutmix"]
+    assert (config["schedule"], config["warmup_epochs"]) == ("cosine", 1.0)
+    assert config["value_range"] == [0.0, 1.0]
+    optimizer = keras.saving.load_model(out / "cnn_digits.keras").optimizer
+    schedule = optimizer._learning_rate
+    assert isinstance(schedule, keras.optimizers.schedules.CosineDecay)
+    # 1,437 digits in batches of 512: 3 steps per epoch, one epoch of warmup.
+    assert (schedule.warmup_steps, schedule.decay_steps) == (3, 3)
+    assert schedule.warmup_target == pytest.approx(1e-3)
+
+
+def test_train_recipe_keys_in_a_config_file(tmp_path, capsys):
+    import json
+
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        "model: mlp_digits\n"
+        "epochs: 1\n"
+        "batch-size: 512\n"
+        "schedule: one_cycle\n"
+        "warmup-epochs: 0\n"
+        "augment: []\n"
+        f"output: {tmp_path / 'out'}\n"
+        "verbose: 0\n"
+    )
+    assert cli.main(["train", "--config", str(config)]) == 0
+    record = json.loads((tmp_path / "out" / "run.json").read_text())["config"]
+    assert (record["schedule"], record["warmup_epochs"], record["augment"]) == ("one_cycle", 0, [])
+    capsys.readouterr()
+    config.write_text("model: mlp_digits\naugment: [mixup, rotate]\n")
+    assert cli.main(["train", "--config", str(config)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "augment=['mixup', 'rotate']" in err[0]
+
+
+def test_train_recipe_bad_flags_are_one_line_errors(capsys):
+    assert cli.main(["train", "cnn_digits", "--augment", "mixup,flip"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("zoo: error:") and "'flip'" in err[0]
+    for flags, text in (
+        (["--schedule", "step"], "invalid choice: 'step'"),
+        (["--warmup-epochs", "-1"], "expected a number >= 0, got '-1'"),
+        (["--value-range", "1"], "expected LOW,HIGH numbers, got '1'"),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(["train", "cnn_digits", *flags])
+        assert exit_info.value.code == 2
+        assert text in capsys.readouterr().err

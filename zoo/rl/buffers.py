@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -68,7 +67,7 @@ def compute_gae(
 
 
 class RolloutBuffer:
-    """Stores `n_steps` steps of `n_envs` environments, then yields shuffled minibatches.
+    """Stores `n_steps` steps of `n_envs` environments and their advantage estimates.
 
     Args:
         n_steps: steps per environment per rollout.
@@ -121,14 +120,14 @@ class RolloutBuffer:
             gae_lambda,
         )
 
-    def minibatches(self, batch_size: int, rng: np.random.Generator) -> Iterator[RolloutBatch]:
-        """Yields one shuffled pass over the rollout in minibatches of `batch_size`."""
+    def flat(self) -> RolloutBatch:
+        """The whole rollout, flattened over steps and environments (step-major)."""
         size = self.n_steps * self.n_envs
 
         def flat(x):
             return x.reshape((size, *x.shape[2:]))
 
-        data = RolloutBatch(
+        return RolloutBatch(
             flat(self.observations),
             flat(self.actions),
             flat(self.log_probs),
@@ -136,10 +135,6 @@ class RolloutBuffer:
             flat(self.returns),
             flat(self.values),
         )
-        order = rng.permutation(size)
-        for start in range(0, size, batch_size):
-            index = order[start : start + batch_size]
-            yield RolloutBatch(*(x[index] for x in data))
 
 
 class ReplayBuffer:

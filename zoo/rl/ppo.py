@@ -9,12 +9,13 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from zoo.rl.base import Agent, GreedyAction
-from zoo.rl.buffers import RolloutBuffer
+from zoo.rl.buffers import RolloutBatch, RolloutBuffer
 from zoo.rl.networks import check_hidden_sizes, mlp
 from zoo.rl.normalization import RunningMeanStd
 
 tfd = tfp.distributions
 _NOT_HYPERPARAMETERS = ("self", "env", "policy", "seed", "__class__")
+_LOG_NAMES = ("loss", "policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction")
 
 
 def _positive(name: str, value, integer: bool = False) -> None:
@@ -193,7 +194,8 @@ class PPO(Agent):
 
     def _normalize(self, observations: np.ndarray) -> np.ndarray:
         if not self.normalize_observations:
-            return observations.astype(np.float32)
+            # No copy when already float32: the rollout buffer copies what it keeps.
+            return np.asarray(observations, np.float32)
         return np.asarray(self.obs_rms(observations.astype(np.float32)))
 
     @tf.function
@@ -203,7 +205,7 @@ class PPO(Agent):
         values = self.critic(observations)[:, 0]
         return actions, values, distribution.log_prob(actions)
 
-    @tf.function
+    @tf.function(reduce_retracing=True)
     def _values(self, observations):
         return self.critic(observations)[:, 0]
 
@@ -211,11 +213,28 @@ class PPO(Agent):
     def _greedy(self, observations):
         return self._policy_head(self.actor(observations))
 
-    @tf.function(reduce_retracing=True)
-    def _update(
-        self, observations, actions, old_log_probs, advantages, returns, old_values, clip_range
-    ):
-        """One gradient step of PPO's loss on a minibatch."""
+    @tf.function
+    def _update_epochs(self, rollout: RolloutBatch, clip_range):
+        """The whole update step: `n_epochs` shuffled passes of minibatch updates over a rollout.
+
+        Minibatches are consecutive slices of a fresh permutation per epoch; when `batch_size`
+        does not divide the rollout the last one is smaller. Returns the logs of the last
+        minibatch.
+        """
+        size = tf.shape(rollout.advantages)[0]
+        logs = {name: tf.constant(0.0) for name in _LOG_NAMES}
+        for _ in tf.range(self.n_epochs):
+            order = tf.random.experimental.stateless_shuffle(tf.range(size), seed=self._seed())
+            for start in tf.range(0, size, self.batch_size):
+                index = order[start : start + self.batch_size]
+                logs = self._update(
+                    RolloutBatch(*(tf.gather(x, index) for x in rollout)), clip_range
+                )
+        return logs
+
+    def _update(self, minibatch: RolloutBatch, clip_range) -> dict:
+        """One gradient step of PPO's loss on a minibatch (traced inside `_update_epochs`)."""
+        observations, actions, old_log_probs, advantages, returns, old_values = minibatch
         if self.normalize_advantage:
             advantages = (advantages - tf.reduce_mean(advantages)) / (
                 tf.math.reduce_std(advantages) + 1e-8
@@ -273,21 +292,25 @@ class PPO(Agent):
             if self.normalize_observations:
                 self.obs_rms.update(self._last_obs)
             observations = self._normalize(self._last_obs)
-            actions, values, log_probs = (np.asarray(t) for t in self._sample(observations))
+            actions, values, log_probs = (t.numpy() for t in self._sample(observations))
             env_actions = actions if self.discrete else self._clip(actions)
             next_obs, rewards, terminated, truncated, infos = self.env.step(env_actions)
             self.num_timesteps += self.n_envs
             rewards = rewards.astype(np.float32)
-            self._track_episodes(rewards, terminated | truncated)
+            dones = terminated | truncated
+            self._track_episodes(rewards, dones)
             # A time limit is not a terminal state: bootstrap from the final observation.
-            for i in np.flatnonzero(truncated & ~terminated):
-                final = self._normalize(np.asarray(infos["final_obs"][i])[None])
-                rewards[i] += self.gamma * float(self._values(final)[0])
+            truncated_only = np.flatnonzero(truncated & ~terminated)
+            if truncated_only.size:
+                finals = self._normalize(np.stack(infos["final_obs"][truncated_only]))
+                final_values = np.asarray(self._values(finals), np.float64)
+                # gamma * V in float64 then rounded, as a Python-float product would be.
+                rewards[truncated_only] += (self.gamma * final_values).astype(np.float32)
             self.buffer.add(
                 observations, actions, rewards, self._last_episode_starts, values, log_probs
             )
             self._last_obs = next_obs
-            self._last_episode_starts = (terminated | truncated).astype(np.float32)
+            self._last_episode_starts = dones.astype(np.float32)
         last_values = np.asarray(self._values(self._normalize(self._last_obs)))
         self.buffer.finish(last_values, self._last_episode_starts, self.gamma, self.gae_lambda)
 
@@ -296,9 +319,7 @@ class PPO(Agent):
         decay = self.progress_remaining if self.linear_decay else 1.0
         self.optimizer.learning_rate.assign(self.learning_rate * decay)
         clip_range = tf.constant(self.clip_range * decay, tf.float32)
-        for _ in range(self.n_epochs):
-            for batch in self.buffer.minibatches(self.batch_size, self._np_rng):
-                logs = self._update(*batch, clip_range)
+        logs = self._update_epochs(self.buffer.flat(), clip_range)
         logs = {k: float(v) for k, v in logs.items()}
         self._log(
             {f"train/{k}": v for k, v in logs.items()}

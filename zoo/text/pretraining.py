@@ -10,6 +10,7 @@ import tensorflow as tf
 import tfrecords
 from layers.validation import check_positive_int, check_rate
 from zoo.text.bert.masked_lm import BertMaskedLM
+from zoo.text.bert.task import select_model_inputs
 from zoo.text.preprocessor import BertPreprocessor
 
 
@@ -165,4 +166,6 @@ def pretrain_mlm(
     dataset = mlm_dataset(
         files, preprocessor, model.num_masked, batch_size, mask_rate=mask_rate, seed=seed
     )
+    # The preprocessor makes segment ids even for backbones without them (DistilBERT, RoBERTa).
+    dataset = dataset.map(lambda x, y, w: (select_model_inputs(model, x), y, w))
     return model.fit(dataset, epochs=epochs, **fit_kwargs)

@@ -1,4 +1,5 @@
-"""Shared pieces of the vision classifiers: a label-smoothing loss for integer labels."""
+"""Shared pieces of the vision classifiers: a label-smoothing loss and an accuracy that take
+integer class labels or the probability labels that MixUp and CutMix produce."""
 
 from __future__ import annotations
 
@@ -9,13 +10,36 @@ from layers.validation import check_unit_interval
 from zoo.task import ClassifierTask
 
 
+def _is_probability_labels(y_true, y_pred, what: str) -> bool:
+    """Whether `y_true` holds per-class probabilities, told apart from class ids by its shape.
+
+    `(batch,)` and `(batch, 1)` are class ids; `(batch, num_classes)` (same shape as the
+    predictions, with more than one class) are probabilities. Anything else is an error rather
+    than a guess, so that labels of the wrong width are not silently broadcast.
+    """
+    if len(y_true.shape) != len(y_pred.shape):
+        return False
+    classes, width = y_pred.shape[-1], y_true.shape[-1]
+    if width == 1:
+        return False
+    if width is None or classes is None or width != classes:
+        raise ValueError(
+            f"{what}: labels must be class ids of shape (batch,) or (batch, 1), or probabilities "
+            f"of shape (batch, num_classes={classes}). Received: labels of shape {y_true.shape}"
+        )
+    return True
+
+
 @keras.saving.register_keras_serializable(package="keras_zoo")
 class SparseLabelSmoothingCrossentropy(keras.losses.Loss):
-    """Categorical cross-entropy with label smoothing, for integer class labels.
+    """Categorical cross-entropy with label smoothing, for class ids or probability labels.
 
-    The labels are one-hot encoded and smoothed to `(1 - label_smoothing) * one_hot +
-    label_smoothing / num_classes`, as in Szegedy et al.; keras's sparse cross-entropy has no
-    smoothing option.
+    Class-id labels (shape `(batch,)` or `(batch, 1)`) are one-hot encoded; probability labels
+    (shape `(batch, num_classes)`, e.g. the mixed labels of `keras.layers.MixUp` and
+    `keras.layers.CutMix`) are used as they are. Either is then smoothed to
+    `(1 - label_smoothing) * labels + label_smoothing / num_classes`, as in Szegedy et al.;
+    keras's sparse cross-entropy has no smoothing option and takes no probabilities. The shape
+    alone tells the two kinds apart, so with `num_classes=1` labels are always class ids.
 
     Args:
         label_smoothing: the smoothing amount in [0, 1). Defaults to `0.1`.
@@ -26,6 +50,7 @@ class SparseLabelSmoothingCrossentropy(keras.losses.Loss):
 
     ```python
     model.compile(loss=SparseLabelSmoothingCrossentropy(0.1), optimizer="adamw")
+    model.fit(images, class_ids)  # or MixUp/CutMix batches with probability labels
     ```
 
     Reference:
@@ -41,12 +66,15 @@ class SparseLabelSmoothingCrossentropy(keras.losses.Loss):
         self.from_logits = bool(from_logits)
 
     def call(self, y_true, y_pred):
-        y_true = ops.cast(y_true, "int32")
-        if len(y_true.shape) == len(y_pred.shape):
-            y_true = ops.squeeze(y_true, axis=-1)
-        one_hot = ops.one_hot(y_true, ops.shape(y_pred)[-1], dtype=y_pred.dtype)
+        if _is_probability_labels(y_true, y_pred, type(self).__name__):
+            targets = ops.cast(y_true, y_pred.dtype)
+        else:
+            class_ids = ops.cast(y_true, "int32")
+            if len(class_ids.shape) == len(y_pred.shape):
+                class_ids = ops.squeeze(class_ids, axis=-1)
+            targets = ops.one_hot(class_ids, ops.shape(y_pred)[-1], dtype=y_pred.dtype)
         return keras.losses.categorical_crossentropy(
-            one_hot, y_pred, from_logits=self.from_logits, label_smoothing=self.label_smoothing
+            targets, y_pred, from_logits=self.from_logits, label_smoothing=self.label_smoothing
         )
 
     def get_config(self):
@@ -55,6 +83,53 @@ class SparseLabelSmoothingCrossentropy(keras.losses.Loss):
             "label_smoothing": self.label_smoothing,
             "from_logits": self.from_logits,
         }
+
+
+def mixed_label_accuracy(y_true, y_pred):
+    """Per-example 1.0/0.0: does the predicted class equal the label's (largest-weight) class."""
+    if _is_probability_labels(y_true, y_pred, "MixedLabelAccuracy"):
+        target = ops.argmax(y_true, axis=-1)
+    else:
+        target = ops.cast(y_true, "int64")
+        if len(target.shape) == len(y_pred.shape):
+            target = ops.squeeze(target, axis=-1)
+    predicted = ops.argmax(y_pred, axis=-1)
+    return ops.cast(ops.equal(ops.cast(target, "int64"), ops.cast(predicted, "int64")), "float32")
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo")
+class MixedLabelAccuracy(keras.metrics.MeanMetricWrapper):
+    """Classification accuracy for class-id labels or mixed probability labels.
+
+    With class ids (shape `(batch,)` or `(batch, 1)`) it equals
+    `keras.metrics.SparseCategoricalAccuracy`. With probability labels (shape
+    `(batch, num_classes)`, as MixUp and CutMix produce) an example counts as correct when the
+    predicted class is the class with the largest weight in its label; for a MixUp/CutMix batch
+    that is the class covering most of the image, so the training figure is a rough progress
+    signal, not the accuracy on clean images (evaluate on unmixed data for that).
+
+    Args:
+        name: metric name. Defaults to `"accuracy"`.
+        dtype: dtype of the metric's result. Defaults to `None` (float32).
+
+    Example:
+
+    ```python
+    model.compile(optimizer="adamw", loss=SparseLabelSmoothingCrossentropy(0.1),
+                  metrics=[MixedLabelAccuracy()])
+    ```
+
+    Reference:
+        Zhang et al., "mixup: Beyond Empirical Risk Minimization", ICLR 2018.
+    """
+
+    def __init__(self, name: str = "accuracy", dtype=None):
+        super().__init__(fn=mixed_label_accuracy, name=name, dtype=dtype)
+        # `mode="auto"` callbacks (EarlyStopping, ModelCheckpoint) read this: higher is better.
+        self._direction = "up"
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
 
 
 class VisionClassifierTask(ClassifierTask):

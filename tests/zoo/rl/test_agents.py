@@ -36,6 +36,22 @@ def test_ppo_continuous_actions_stay_in_bounds(tmp_path):
     assert list((tmp_path / "tb").iterdir())
 
 
+def test_ppo_update_runs_every_minibatch_including_a_smaller_last_one():
+    # 2 envs x 16 steps = 32 samples in minibatches of 12: 12, 12 and 8, over 3 epochs.
+    agent = PPO("CartPole-v1", seed=0, **dict(TINY_PPO, batch_size=12, n_epochs=3))
+    logs = agent.learn(32)._train_iteration()
+    assert int(agent.optimizer.iterations) == 2 * 3 * 3
+    assert set(logs) == {
+        "loss",
+        "policy_loss",
+        "value_loss",
+        "entropy",
+        "approx_kl",
+        "clip_fraction",
+    }
+    assert all(np.isfinite(v) for v in logs.values())
+
+
 @pytest.mark.parametrize(
     "cls,env,kwargs",
     [

@@ -30,19 +30,19 @@ def test_gae_stops_at_episode_boundaries():
     np.testing.assert_allclose(advantages[:, 0], [0.5, 0.6], rtol=1e-6)
 
 
-def test_rollout_minibatches_cover_every_sample_once():
+def test_rollout_flat_is_step_major():
     buffer = RolloutBuffer(4, 2, (3,), (), np.int64)
     for t in range(4):
-        buffer.add(np.full((2, 3), t), [t, t], [1.0, 1.0], [0, 0], [0.0, 0.0], [0.0, 0.0])
+        buffer.add(np.full((2, 3), t), [t, 10 + t], [1.0, 1.0], [0, 0], [0.0, 0.0], [0.0, 0.0])
     assert buffer.full
     with pytest.raises(RuntimeError, match="full"):
         buffer.add(np.zeros((2, 3)), [0, 0], [0, 0], [0, 0], [0, 0], [0, 0])
     buffer.finish(np.zeros(2), np.zeros(2), 0.99, 0.95)
-    batches = list(buffer.minibatches(3, np.random.default_rng(0)))
-    assert [len(b.actions) for b in batches] == [3, 3, 2]
-    actions = np.sort(np.concatenate([b.actions for b in batches]))
-    np.testing.assert_array_equal(actions, [0, 0, 1, 1, 2, 2, 3, 3])
-    assert batches[0]._fields == (
+    rollout = buffer.flat()
+    np.testing.assert_array_equal(rollout.actions, [0, 10, 1, 11, 2, 12, 3, 13])
+    assert rollout.observations.shape == (8, 3)
+    np.testing.assert_array_equal(rollout.returns, buffer.returns.reshape(8))
+    assert rollout._fields == (
         "observations",
         "actions",
         "log_probs",

@@ -2,7 +2,8 @@
 
 The fixtures are random-weight checkpoints written by
 tests/fixtures/huggingface_text/make_hf_text_fixtures.py (transformers 5.24, PyTorch 2.13), with
-padding at the end of two of the three rows.
+padding at the end of two of the three rows, and the checkpoints' tokenizer files with the Hugging
+Face tokenizer's model inputs for edge-case strings (`expected_tokens.json`).
 """
 
 import json
@@ -11,6 +12,7 @@ import shutil
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import zoo
 import zoo.text
@@ -75,3 +77,66 @@ def test_relative_positions_are_refused(tmp_path):
     directory = _copy_with_config(tmp_path, "roberta", position_embedding_type="relative_key")
     with pytest.raises(ValueError, match=r"position_embedding_type='relative_key'"):
         zoo.from_huggingface(directory)
+
+
+def _expected_tokens(model_type):
+    with open(os.path.join(FIXTURES, model_type, "expected_tokens.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _assert_preprocessor_matches(preprocessor, expected):
+    texts = [entry["text"] for entry in expected["texts"]]
+    pairs = (
+        [pair["first"] for pair in expected["pairs"]],
+        [pair["second"] for pair in expected["pairs"]],
+    )
+    for inputs, entries in (
+        (tf.constant(texts), expected["texts"]),
+        (tuple(tf.constant(p) for p in pairs), expected["pairs"]),
+    ):
+        out = preprocessor(inputs)
+        np.testing.assert_array_equal(out["token_ids"], [e["input_ids"] for e in entries])
+        np.testing.assert_array_equal(out["padding_mask"], [e["attention_mask"] for e in entries])
+        if "token_type_ids" in entries[0]:
+            np.testing.assert_array_equal(
+                out["segment_ids"], [e["token_type_ids"] for e in entries]
+            )
+
+
+@pytest.mark.parametrize("model_type", ["bert", "distilbert", "roberta"])
+def test_preprocessor_matches_hugging_face_tokenizer(model_type):
+    # bert/ has vocab.txt, roberta/ vocab.json + merges.txt, distilbert/ only tokenizer.json;
+    # albert/ (spiece.model) is tested in test_sentencepiece.py.
+    expected = _expected_tokens(model_type)
+    directory = os.path.join(FIXTURES, model_type)
+    preprocessor = zoo.text.preprocessor_from_huggingface(directory, expected["sequence_length"])
+    kind = zoo.text.RobertaPreprocessor if model_type == "roberta" else zoo.text.BertPreprocessor
+    assert isinstance(preprocessor, kind)
+    _assert_preprocessor_matches(preprocessor, expected)
+
+
+def test_roberta_vocabulary_from_tokenizer_json(tmp_path):
+    directory = tmp_path / "roberta"
+    shutil.copytree(os.path.join(FIXTURES, "roberta"), directory)
+    (directory / "vocab.json").unlink()
+    expected = _expected_tokens("roberta")
+    preprocessor = zoo.text.preprocessor_from_huggingface(str(directory), 16)
+    _assert_preprocessor_matches(preprocessor, expected)
+
+
+def test_imported_roberta_runs_on_raw_strings():
+    directory = os.path.join(FIXTURES, "roberta")
+    backbone = zoo.from_huggingface(directory)
+    preprocessor = zoo.text.preprocessor_from_huggingface(directory, sequence_length=16)
+    outputs = backbone(preprocessor(tf.constant(["It's a test.", "Café 🙂"])))
+    assert outputs["sequence_output"].shape == (2, 16, 32)
+
+
+def test_missing_vocabulary_is_named(tmp_path):
+    directory = tmp_path / "bert"
+    directory.mkdir()
+    shutil.copy(os.path.join(FIXTURES, "bert", "config.json"), directory)
+    with pytest.raises(FileNotFoundError, match=r"No vocab.txt \(nor tokenizer.json\) in .*bert"):
+        zoo.text.preprocessor_from_huggingface(str(directory))
+    with pytest.raises(FileNotFoundError, match=r"No config.json in"):
+        zoo.text.preprocessor_from_huggingface(str(tmp_path))

@@ -1,10 +1,20 @@
-"""MobileNetV2: channel rounding, structure, arguments (the registry test runs the harness)."""
+"""MobileNetV2: channel rounding, structure, arguments, QAT to int8 TFLite.
 
+The registry test runs the harness on every preset.
+"""
+
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
+import zoo
 import zoo.vision  # noqa: F401  (registers the models)
 from layers.convolution import InvertedResidual, SqueezeExcite
+from layers.quantization import QuantizedConv2D, QuantizedDepthwiseConv2D, quantize_aware
+from serving.tflite import tflite_predict, to_tflite
+from tests import harness
+from zoo.registry import get_spec
 from zoo.vision.mobilenet import MobileNetV2Backbone, MobileNetV2Classifier, make_divisible
 
 TINY = dict(input_shape=(8, 8, 3), blocks=((1, 8, 1, 1), (2, 8, 2, 2)), stem_filters=8)
@@ -50,3 +60,44 @@ def test_rejects_bad_arguments():
         MobileNetV2Backbone(drop_path_rate=1.0)
     with pytest.raises(ValueError, match="input_shape=None"):
         MobileNetV2Backbone(input_shape=None)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "mobilenet_v2_050_224",
+        # Squeeze-excite and hard-swish: int8 LOGISTIC, MUL and HARD_SWISH in TFLite.
+        pytest.param("mobilenet_v3_style_100_224", marks=pytest.mark.slow),
+    ],
+)
+def test_quantize_aware_quantizes_every_block_and_converts_to_int8_tflite(name):
+    keras.utils.set_random_seed(0)
+    model = zoo.create(name, **get_spec(name).tiny)
+    qat = quantize_aware(model)
+    assert qat.float_layers == []
+    assert not any(isinstance(layer, InvertedResidual | keras.Model) for layer in qat.layers)
+    # Stem, 3 blocks (expand only where expansion > 1) and head; every batch norm folded.
+    assert sum(isinstance(layer, QuantizedDepthwiseConv2D) for layer in qat.layers) == 3
+    assert sum(isinstance(layer, QuantizedConv2D) for layer in qat.layers) == 1 + 2 + 3 + 1
+    assert all(layer.fold_batch_norm for layer in qat.layers if isinstance(layer, QuantizedConv2D))
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in qat.layers)
+
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(size=(16, 8, 8, 3)).astype("float32"), rng.integers(0, 3, 16)
+    qat.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = qat.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    expected = qat.predict(x, verbose=0)
+    with harness.temporary_path("mobilenet_qat.keras") as path:
+        qat.save(path)
+        np.testing.assert_allclose(keras.saving.load_model(path).predict(x, verbose=0), expected)
+
+    int8 = to_tflite(qat, quantize="int8")
+    interpreter = tf.lite.Interpreter(model_content=int8)
+    output = interpreter.get_output_details()[0]
+    assert interpreter.get_input_details()[0]["dtype"] == np.int8 and output["dtype"] == np.int8
+    assert {t["dtype"] for t in interpreter.get_tensor_details()} <= {np.int8, np.int32}
+    # TFLite runs the numbers the QAT model trained with: equal up to one output int8 step.
+    np.testing.assert_allclose(
+        tflite_predict(int8, x), expected, atol=1.01 * output["quantization"][0]
+    )

@@ -65,7 +65,11 @@ def text_inputs(with_segments: bool) -> dict[str, keras.KerasTensor]:
 def encoder_block(
     num_heads, intermediate_dim, dropout, activation, layer_norm_epsilon, dtype, name
 ) -> TransformerEncoderBlock:
-    """One post-norm transformer layer, as in BERT (Devlin et al. 2019)."""
+    """One post-norm transformer layer, as in BERT (Devlin et al. 2019).
+
+    BERT drops out the attention probabilities and each sublayer's output, not the
+    feed-forward hidden layer (Hugging Face's `BertIntermediate` has no dropout).
+    """
     return TransformerEncoderBlock(
         num_heads=num_heads,
         intermediate_dim=intermediate_dim,
@@ -74,6 +78,7 @@ def encoder_block(
         activation=gelu_approximate if activation == "gelu_approximate" else activation,
         layer_norm_epsilon=layer_norm_epsilon,
         kernel_initializer=bert_initializer(),
+        intermediate_dropout=False,
         dtype=dtype,
         name=name,
     )

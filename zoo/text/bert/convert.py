@@ -5,10 +5,18 @@ Registers converters with `zoo.from_huggingface` for the `model_type`s `"bert"`,
 the backbone and copies the `model.safetensors` tensors into it (PyTorch's `Linear` stores
 `(out, in)`, Keras's `Dense` `(in, out)`). Checkpoints saved from a task model (weights prefixed
 with `bert.` and the like) load too; the task head's weights are ignored.
+
+`preprocessor_from_huggingface` builds the matching preprocessor from the same directory's
+vocabulary files (`vocab.txt`, `vocab.json` + `merges.txt`, `tokenizer.json`, or ALBERT's
+`spiece.model`).
 """
 
 from __future__ import annotations
 
+import json
+import os
+
+import keras
 import numpy as np
 
 from zoo.huggingface import register_converter
@@ -16,6 +24,10 @@ from zoo.text.bert.albert import AlbertBackbone
 from zoo.text.bert.bert import BertBackbone
 from zoo.text.bert.distilbert import DistilBertBackbone
 from zoo.text.bert.roberta import RobertaBackbone
+from zoo.text.byte_pair import BytePairTokenizer
+from zoo.text.preprocessor import BertPreprocessor, RobertaPreprocessor
+from zoo.text.sentencepiece import SentencePieceTokenizer
+from zoo.text.tokenizers import WordPieceTokenizer
 
 # Hugging Face `hidden_act` names and the backbones' `activation` names they match.
 ACTIVATIONS = {
@@ -248,3 +260,115 @@ def distilbert_from_huggingface(config: dict, weights: dict, directory: str) -> 
         }
         _set_block(model.get_layer(f"transformer_layer_{i}"), get, names)
     return model
+
+
+def _read_json(directory: str, name: str, required: bool = True) -> dict | None:
+    path = os.path.join(directory, name)
+    if not os.path.isfile(path):
+        if required:
+            raise FileNotFoundError(f"No {name} in {directory!r}")
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _tokenizer_json_model(directory: str, model_type: str, wanted: str, files: str) -> dict:
+    """The `model` section of `tokenizer.json`, the fallback when the classic files are absent."""
+    tokenizer = _read_json(directory, "tokenizer.json", required=False)
+    if tokenizer is None:
+        raise FileNotFoundError(
+            f"No {files} (nor tokenizer.json) in {directory!r}: a {model_type} checkpoint needs "
+            "its vocabulary"
+        )
+    model = tokenizer.get("model") or {}
+    if model.get("type") != wanted:
+        raise ValueError(
+            f"tokenizer.json in {directory!r} holds a {model.get('type')!r} model; a "
+            f"{model_type} checkpoint needs {wanted!r}. Received: type={model.get('type')!r}"
+        )
+    return model
+
+
+def _wordpiece_tokenizer(directory: str, model_type: str) -> WordPieceTokenizer:
+    options = _read_json(directory, "tokenizer_config.json", required=False) or {}
+    lowercase = options.get("do_lower_case", True)  # Hugging Face's default
+    vocab_path = os.path.join(directory, "vocab.txt")
+    if os.path.isfile(vocab_path):
+        vocabulary = vocab_path
+    else:
+        ids = _tokenizer_json_model(directory, model_type, "WordPiece", "vocab.txt")["vocab"]
+        vocabulary = sorted(ids, key=ids.get)
+    return WordPieceTokenizer(vocabulary, lowercase=bool(lowercase))
+
+
+def _byte_pair_tokenizer(directory: str, model_type: str) -> BytePairTokenizer:
+    options = _read_json(directory, "tokenizer_config.json", required=False) or {}
+    add_prefix_space = bool(options.get("add_prefix_space", False))
+    paths = [os.path.join(directory, name) for name in ("vocab.json", "merges.txt")]
+    if all(os.path.isfile(path) for path in paths):
+        vocabulary, merges = paths
+    else:
+        model = _tokenizer_json_model(directory, model_type, "BPE", "vocab.json + merges.txt")
+        vocabulary, merges = model["vocab"], model["merges"]
+    return BytePairTokenizer(vocabulary, merges, add_prefix_space=add_prefix_space)
+
+
+def _sentencepiece_tokenizer(directory: str) -> SentencePieceTokenizer:
+    options = _read_json(directory, "tokenizer_config.json", required=False) or {}
+    path = os.path.join(directory, "spiece.model")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"No spiece.model in {directory!r}: an albert checkpoint needs its SentencePiece "
+            "vocabulary"
+        )
+    return SentencePieceTokenizer(
+        path,
+        lowercase=bool(options.get("do_lower_case", True)),  # AlbertTokenizer's defaults
+        keep_accents=bool(options.get("keep_accents", False)),
+    )
+
+
+def preprocessor_from_huggingface(directory: str, sequence_length: int = 128) -> keras.Layer:
+    """Builds the preprocessor matching a local Hugging Face checkpoint from its vocabulary.
+
+    BERT and DistilBERT get a `BertPreprocessor` over a `WordPieceTokenizer` read from
+    `vocab.txt` (lower-casing from `tokenizer_config.json`'s `do_lower_case`, default `True`);
+    RoBERTa gets a `RobertaPreprocessor` over a `BytePairTokenizer` read from `vocab.json` and
+    `merges.txt` (`add_prefix_space` from `tokenizer_config.json`, default `False`). Where those
+    files are absent (transformers 5 saves only `tokenizer.json`), the vocabulary comes from
+    `tokenizer.json`. ALBERT gets a `BertPreprocessor` (`[CLS] a [SEP] b [SEP]`, padded with
+    `<pad>`) over a `SentencePieceTokenizer` read from `spiece.model` (`do_lower_case` and
+    `keep_accents` from `tokenizer_config.json`, defaults `True` and `False`).
+
+    Args:
+        directory: the checkpoint directory, holding `config.json` and the vocabulary files.
+        sequence_length: length of every preprocessed row. Defaults to `128`.
+
+    Returns:
+        A `BertPreprocessor` or `RobertaPreprocessor` whose outputs feed the backbone that
+        `zoo.from_huggingface(directory)` builds.
+
+    Raises:
+        FileNotFoundError: `config.json` or the vocabulary is missing.
+        ValueError: the `model_type` is not a supported text model.
+
+    Example:
+
+    ```python
+    backbone = zoo.from_huggingface("checkpoints/roberta-base")
+    preprocessor = zoo.text.preprocessor_from_huggingface("checkpoints/roberta-base")
+    outputs = backbone(preprocessor(tf.constant(["Hello world!"])))
+    ```
+    """
+    model_type = _read_json(directory, "config.json").get("model_type")
+    if model_type in ("bert", "distilbert"):
+        return BertPreprocessor(_wordpiece_tokenizer(directory, model_type), sequence_length)
+    if model_type == "roberta":
+        return RobertaPreprocessor(_byte_pair_tokenizer(directory, model_type), sequence_length)
+    if model_type == "albert":
+        return BertPreprocessor(_sentencepiece_tokenizer(directory), sequence_length)
+    raise ValueError(
+        "preprocessor_from_huggingface supports model_type 'bert', 'distilbert', 'roberta' and "
+        "'albert'. "
+        f"Received: model_type={model_type!r}"
+    )

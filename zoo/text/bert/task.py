@@ -19,6 +19,20 @@ def resolve_backbone(backbone) -> TextBackbone:
     return backbone
 
 
+def model_input_names(model: keras.Model) -> list[str]:
+    """The names of the inputs `model` declares (dict keys, or the input tensors' names)."""
+    if isinstance(model.input, dict):
+        return list(model.input)
+    return [tensor.name for tensor in model.inputs]
+
+
+def select_model_inputs(model: keras.Model, inputs):
+    """The entries of a dict of inputs that `model` declares (DistilBERT has no `segment_ids`)."""
+    if not isinstance(inputs, dict):
+        return inputs
+    return {name: inputs[name] for name in model_input_names(model)}
+
+
 def first_token(backbone: TextBackbone, outputs: dict):
     """The pooled output where the backbone has a pooler, else the first token's features."""
     if "pooled_output" in outputs:

@@ -116,28 +116,43 @@ class WindowAttention(keras.layers.Layer):
         self.relative_position_bias.build(input_shape)
         self.dropout = keras.layers.Dropout(self.attention_dropout, dtype=policy)
 
-    def _heads(self, x):
-        tokens, channels = x.shape[-2], x.shape[-1]
-        x = ops.reshape(x, (-1, tokens, self.num_heads, channels // self.num_heads))
-        return ops.transpose(x, (0, 2, 1, 3))
+    def _fused_projection(self, dtype, scale):
+        """One `(c, 3c)` kernel and bias for query, key and value, the query part pre-scaled.
+
+        One matmul of the windows by the concatenated kernels runs faster than three; folding
+        the `1/sqrt(head_dim)` scale into the query's weights saves a pass over the queries.
+        """
+        factor = ops.cast(scale, dtype)
+        kernels = [ops.cast(self.query.kernel, dtype) * factor]
+        biases = [ops.cast(self.query.bias, dtype) * factor]
+        for part in (self.key, self.value):
+            kernels.append(ops.cast(part.kernel, dtype))
+            biases.append(ops.cast(part.bias, dtype))
+        return ops.concatenate(kernels, axis=-1), ops.concatenate(biases, axis=-1)
 
     def call(self, inputs, attention_mask=None, training=None):
         tokens, channels = inputs.shape[-2], inputs.shape[-1]
-        scale = (channels // self.num_heads) ** -0.5
-        query = self._heads(self.query(inputs)) * ops.cast(scale, inputs.dtype)
-        key = self._heads(self.key(inputs))
-        value = self._heads(self.value(inputs))
-        scores = ops.matmul(query, ops.transpose(key, (0, 1, 3, 2)))
-        scores = scores + self.relative_position_bias(inputs)
+        heads, head_dim = self.num_heads, channels // self.num_heads
+        kernel, bias = self._fused_projection(inputs.dtype, head_dim**-0.5)
+        projected = ops.matmul(ops.reshape(inputs, (-1, channels)), kernel) + bias
+        # (windows, tokens, 3, heads, head_dim) -> 3 x (windows, heads, tokens, head_dim)
+        projected = ops.reshape(projected, (-1, tokens, 3, heads, head_dim))
+        query, key, value = ops.unstack(ops.transpose(projected, (2, 0, 3, 1, 4)), 3, axis=0)
+        scores = ops.einsum("bnth,bnsh->bnts", query, key)
+        # The position bias (1, heads, n, n) and the shift mask (windows, 1, n, n) are summed
+        # once, then added to the scores in one pass.
+        bias = self.relative_position_bias(inputs)
         if attention_mask is not None:
             windows = attention_mask.shape[0]
-            scores = ops.reshape(scores, (-1, windows, self.num_heads, tokens, tokens))
-            scores = scores + ops.cast(attention_mask, scores.dtype)[None, :, None]
-            scores = ops.reshape(scores, (-1, self.num_heads, tokens, tokens))
+            bias = bias + ops.cast(attention_mask, bias.dtype)[:, None]
+            scores = ops.reshape(scores, (-1, windows, heads, tokens, tokens)) + bias
+            scores = ops.reshape(scores, (-1, heads, tokens, tokens))
+        else:
+            scores = scores + bias
         # Softmax in float32 keeps mixed precision stable.
         probabilities = ops.cast(ops.softmax(ops.cast(scores, "float32"), axis=-1), inputs.dtype)
         probabilities = self.dropout(probabilities, training=training)
-        context = ops.transpose(ops.matmul(probabilities, value), (0, 2, 1, 3))
+        context = ops.einsum("bnts,bnsh->btnh", probabilities, value)
         return self.projection(ops.reshape(context, (-1, tokens, channels)))
 
     def compute_output_shape(self, inputs_shape, attention_mask_shape=None):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from layers.attention.fused_attention import FusedMultiHeadAttention
 from layers.regularization import StochasticDepth
 from layers.validation import check_positive_float, check_positive_int, check_rate
 
@@ -115,7 +116,8 @@ class ViTEncoderBlock(keras.layers.Layer):
         self.norm_1 = keras.layers.LayerNormalization(
             epsilon=self.layer_norm_epsilon, name="norm_1", dtype=policy
         )
-        self.attention = keras.layers.MultiHeadAttention(
+        # Same weights as keras' MultiHeadAttention, one q/k/v matmul instead of three.
+        self.attention = FusedMultiHeadAttention(
             self.num_heads,
             features // self.num_heads,
             dropout=self.attention_dropout,
