@@ -15,8 +15,8 @@ positions included; a train step counted as 3x the forward pass) and is compared
 
 keras-hub is not a project dependency; run the peer side from a separate environment:
 
-    python3 -m venv /tmp/hub-venv && /tmp/hub-venv/bin/pip install -e . keras-hub
-    /tmp/hub-venv/bin/python -m benchmarks.bench_text [--warmup 2] [--steps 5]
+    make bench-hub  # creates .venv-hub with the project and keras-hub, runs both benchmarks
+    .venv-hub/bin/python -m benchmarks.bench_text [--warmup 2] [--steps 5]
 
 With only the project's environment the table has our figures and no ratios.
 """

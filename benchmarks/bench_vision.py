@@ -13,8 +13,8 @@ measured in the same run.
 
 keras-hub is not a project dependency; run the peer side from a separate environment:
 
-    python3 -m venv /tmp/hub-venv && /tmp/hub-venv/bin/pip install -e . keras-hub
-    /tmp/hub-venv/bin/python -m benchmarks.bench_vision [--steps 7] [--jit]
+    make bench-hub  # creates .venv-hub with the project and keras-hub, runs both benchmarks
+    .venv-hub/bin/python -m benchmarks.bench_vision [--steps 7] [--jit]
 
 With only the project's environment the table has our figures and no ratios.
 """
