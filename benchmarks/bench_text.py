@@ -32,7 +32,13 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from benchmarks.bench_vision import alternate, matmul_gflops, ratio_cell, step_functions  # noqa: E402
+from benchmarks.bench_vision import (  # noqa: E402
+    alternate,
+    matmul_gflops,
+    paired_models,
+    ratio_cell,
+    step_functions,
+)
 from zoo.text import BertBackbone, DistilBertBackbone  # noqa: E402
 from zoo.text.bert.presets import PRESETS  # noqa: E402
 
@@ -106,19 +112,8 @@ def main(argv=None) -> None:
             continue
         flops = args.batch_size * encoder_flops(config, args.sequence_length)
         batch = text_batch(family, args.batch_size, args.sequence_length, config["vocabulary_size"])
-        models = {"ours": ours(family)}
-        hub_model = peer(family)
-        if hub_model is not None:
-            models["peer"] = hub_model
-            if hub_model.count_params() != models["ours"].count_params():
-                raise RuntimeError(
-                    f"{name}: the two sides differ in size: ours "
-                    f"{models['ours'].count_params():,}, keras-hub {hub_model.count_params():,}"
-                )
-        counts.append(
-            f"{name}: ours {models['ours'].count_params():,} parameters, keras-hub "
-            + (f"{hub_model.count_params():,}" if hub_model is not None else "n/a")
-        )
+        models, count = paired_models(name, ours(family), peer(family))
+        counts.append(count)
         functions = {side: step_functions(model, args.jit) for side, model in models.items()}
         for index, (label, factor) in enumerate((("forward", 1), ("train step", 3))):
             seconds = alternate(

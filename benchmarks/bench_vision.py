@@ -160,6 +160,24 @@ def ratio_cell(ours_s: float, peer_s: float | None) -> str:
     return "n/a" if peer_s is None else f"{peer_s / ours_s:.2f}"
 
 
+def paired_models(name: str, ours_model, hub_model) -> tuple[dict, str]:
+    """`{"ours": ..., "peer": ...}` (no peer without keras-hub) and a parameter-count line.
+
+    Raises when both sides exist and differ in size: the comparison needs identical models.
+    """
+    models = {"ours": ours_model}
+    hub_count = "n/a"
+    if hub_model is not None:
+        models["peer"] = hub_model
+        hub_count = f"{hub_model.count_params():,}"
+        if hub_model.count_params() != ours_model.count_params():
+            raise RuntimeError(
+                f"{name}: the two sides differ in size: ours {ours_model.count_params():,}, "
+                f"keras-hub {hub_count}"
+            )
+    return models, f"{name}: ours {ours_model.count_params():,} parameters, keras-hub {hub_count}"
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch-size", type=int, default=8)
@@ -186,19 +204,10 @@ def main(argv=None) -> None:
     ):
         if family not in args.models.split(","):
             continue
-        models = {"ours": ours(family, args.image_size)}
-        hub_model = peer(family, args.image_size)
-        if hub_model is not None:
-            models["peer"] = hub_model
-            if hub_model.count_params() != models["ours"].count_params():
-                raise RuntimeError(
-                    f"{name}: the two sides differ in size: ours "
-                    f"{models['ours'].count_params():,}, keras-hub {hub_model.count_params():,}"
-                )
-        counts.append(
-            f"{name}: ours {models['ours'].count_params():,} parameters, keras-hub "
-            + (f"{hub_model.count_params():,}" if hub_model is not None else "n/a")
+        models, count = paired_models(
+            name, ours(family, args.image_size), peer(family, args.image_size)
         )
+        counts.append(count)
         functions = {side: step_functions(model, args.jit) for side, model in models.items()}
         for index, (label, factor) in enumerate((("forward", 1), ("train step", 3))):
             seconds = alternate(
