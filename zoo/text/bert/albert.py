@@ -73,6 +73,7 @@ class AlbertBackbone(TextBackbone):
         layer_norm_epsilon: float = 1e-12,
         **kwargs,
     ):
+        arguments = dict(locals())  # the constructor arguments, for get_config
         check_encoder_arguments(
             vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim, dropout,
             activation, max_sequence_length, layer_norm_epsilon,
@@ -106,34 +107,7 @@ class AlbertBackbone(TextBackbone):
         for _ in range(num_layers):
             x = shared(x, padding_mask=inputs["padding_mask"])
         outputs = {"sequence_output": x, "pooled_output": pooler(x, hidden_dim, dtype)}
-        super().__init__(inputs, outputs, dtype, **kwargs)
-        self.vocabulary_size = vocabulary_size
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.hidden_dim = hidden_dim
-        self.intermediate_dim = intermediate_dim
-        self.embedding_dim = embedding_dim
-        self.dropout = dropout
-        self.max_sequence_length = max_sequence_length
-        self.num_segments = num_segments
-        self.activation = activation
-        self.layer_norm_epsilon = layer_norm_epsilon
-
-    def get_config(self):
-        return {
-            **self.base_config(),
-            "vocabulary_size": self.vocabulary_size,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "hidden_dim": self.hidden_dim,
-            "intermediate_dim": self.intermediate_dim,
-            "embedding_dim": self.embedding_dim,
-            "dropout": self.dropout,
-            "max_sequence_length": self.max_sequence_length,
-            "num_segments": self.num_segments,
-            "activation": self.activation,
-            "layer_norm_epsilon": self.layer_norm_epsilon,
-        }
+        super().__init__(inputs, outputs, dtype, arguments, **kwargs)
 
 
 register(

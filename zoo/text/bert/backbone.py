@@ -7,6 +7,8 @@ functions here build those parts; each variant's file wires them into a `TextBac
 
 from __future__ import annotations
 
+import inspect
+
 import keras
 from keras import ops
 
@@ -137,24 +139,35 @@ def zeros_like_ids(token_ids):
 class TextBackbone(keras.Model):
     """Base of the text backbones: a functional model whose config is its constructor arguments.
 
-    Subclasses build their graph in `__init__`, call `super().__init__(inputs, outputs, dtype,
-    **kwargs)` and return their arguments from `get_config` on top of `base_config()`.
+    Subclasses take `arguments = dict(locals())` first in `__init__`, build their graph, then
+    call `super().__init__(inputs, outputs, dtype, arguments, **kwargs)`: every named argument of
+    the subclass's constructor becomes an attribute and part of `get_config`.
     """
 
-    def __init__(self, inputs, outputs, dtype, **kwargs):
+    def __init__(self, inputs, outputs, dtype, arguments: dict, **kwargs):
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self.dtype_policy = dtype  # Functional ignores a `dtype` argument
+        for name in self._argument_names():
+            setattr(self, name, arguments[name])
+
+    @classmethod
+    def _argument_names(cls) -> list[str]:
+        parameters = inspect.signature(cls.__init__).parameters.values()
+        return [
+            p.name for p in parameters if p.name != "self" and p.kind is p.POSITIONAL_OR_KEYWORD
+        ]
 
     @property
     def token_embedding(self) -> keras.layers.Embedding:
         """The token embedding table (tied to the masked-LM head)."""
         return self.get_layer("token_embedding")
 
-    def base_config(self) -> dict:
+    def get_config(self):
         return {
             "name": self.name,
             "trainable": self.trainable,
             "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            **{name: getattr(self, name) for name in self._argument_names()},
         }
 
     @classmethod
