@@ -1,9 +1,12 @@
-"""The model registry: named, ready-to-train models.
+"""The model registry: named, ready-to-train models and the presets of every family.
 
-A registered name maps to a builder (a model class or a function returning a `keras.Model`) and
-the keyword arguments that make it a named configuration. `create(name, **overrides)` builds it;
-`list_models(pattern)` lists the names. Every registered model also declares a `tiny` set of
-overrides that the test suite uses to build and run it on small inputs.
+A registered name maps to a builder (a model class, or a function returning a `keras.Model`),
+the keyword arguments that make it a named configuration, the family it belongs to (`"vit"`,
+`"bert"`, ...) and its task (`"backbone"`, `"classifier"`, `"masked_lm"`, ...). Presets are
+registry entries: `Backbone.from_preset` and `Task.from_preset` build from them.
+`create(name, **overrides)` builds any entry; `list_models(pattern, family=, task=)` lists the
+names. Every registered model also declares a `tiny` set of overrides that the test suite uses
+to build and run it on small inputs, and a `search_space` for `zoo tune` where it can be tuned.
 """
 
 from __future__ import annotations
@@ -27,10 +30,17 @@ class ModelSpec:
 
     Attributes:
         name: registry name.
-        builder: callable returning a `keras.Model` from keyword arguments.
+        builder: callable returning a `keras.Model` from keyword arguments: a model class or a
+            function. A `zoo.models.Task` class with a backbone class is built with
+            `Task.from_arguments`, so `defaults` may mix task and backbone arguments.
         defaults: keyword arguments that make this named configuration.
         description: one line shown by `zoo list`.
         tiny: overrides that make a small, fast version for tests.
+        family: the model family (one folder of the zoo), e.g. `"vit"` or `"bert"`.
+        task: what the model does: `"backbone"` for a feature extractor (a preset), else the
+            task, e.g. `"classifier"`.
+        backbone: for a task class, the backbone class to build from the flat arguments when it
+            is not the task's own `backbone_class` (e.g. a classifier on a RoBERTa backbone).
         example_inputs: optional callable `(model, batch_size) -> inputs` for models whose inputs
             cannot be drawn from their input specs alone (token ids, for instance).
         search_space: optional callable `(hp) -> overrides` declaring the family's architecture
@@ -42,11 +52,26 @@ class ModelSpec:
     defaults: dict[str, Any]
     description: str
     tiny: dict[str, Any]
+    family: str = "custom"
+    task: str = "model"
+    backbone: type | None = None
     example_inputs: Callable[[keras.Model, int], Any] | None = None
     search_space: Callable[[Any], dict[str, Any]] | None = None
 
+    @property
+    def tunable(self) -> bool:
+        """Whether `zoo tune` can search this model (it declares a `search_space`)."""
+        return self.search_space is not None
+
     def build(self, **overrides: Any) -> keras.Model:
-        return self.builder(**{**self.defaults, **overrides})
+        from zoo.models.task import Task
+
+        arguments = {**self.defaults, **overrides}
+        builder = self.builder
+        if isinstance(builder, type) and issubclass(builder, Task) and "backbone" not in arguments:
+            if self.backbone is not None or builder.backbone_class is not None:
+                return builder.from_arguments(backbone_class=self.backbone, **arguments)
+        return builder(**arguments)
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
@@ -56,6 +81,9 @@ def register(
     name: str,
     builder: Callable[..., keras.Model] | None = None,
     *,
+    family: str = "custom",
+    task: str | None = None,
+    backbone: type | None = None,
     description: str = "",
     tiny: dict[str, Any] | None = None,
     example_inputs: Callable[[keras.Model, int], Any] | None = None,
@@ -71,6 +99,13 @@ def register(
         name: the registry name. Must be unused.
         builder: a model class or function returning a `keras.Model`. When omitted, `register`
             returns a decorator.
+        family: the model family, the name of its folder (`"vit"`, `"bert"`). Defaults to
+            `"custom"`.
+        task: `"backbone"` for a backbone preset, else the task (`"classifier"`,
+            `"masked_lm"`, ...). Defaults to `"backbone"` for a `zoo.models.Backbone` class and
+            `"model"` otherwise.
+        backbone: for a `zoo.models.Task` class, the backbone class its flat arguments build,
+            when not the task's `backbone_class`. Defaults to `None`.
         description: one line shown by `zoo list`. Defaults to the builder's docstring summary.
         tiny: overrides that make a small, fast version for the parametrised test. Defaults to
             `{}`.
@@ -108,6 +143,9 @@ def register(
             defaults=dict(defaults),
             description=summary,
             tiny=dict(tiny or {}),
+            family=family,
+            task=task or _default_task(fn),
+            backbone=backbone,
             example_inputs=example_inputs,
             search_space=search_space,
         )
@@ -117,6 +155,13 @@ def register(
         return decorator
     decorator(builder)
     return builder
+
+
+def _default_task(builder) -> str:
+    from zoo.models.backbone import Backbone
+
+    is_backbone = isinstance(builder, type) and issubclass(builder, Backbone)
+    return "backbone" if is_backbone else "model"
 
 
 def unregister(name: str) -> None:
@@ -161,9 +206,20 @@ def create(name: str, **overrides: Any) -> keras.Model:
     return get_spec(name).build(**overrides)
 
 
-def list_models(pattern: str | None = None) -> list[str]:
-    """Returns the sorted registered names, filtered by a shell-style `pattern` (e.g. `"vit_*"`)."""
-    names = sorted(_REGISTRY)
-    if pattern is None:
-        return names
-    return [name for name in names if fnmatch.fnmatchcase(name, pattern)]
+def list_models(
+    pattern: str | None = None, *, family: str | None = None, task: str | None = None
+) -> list[str]:
+    """Returns the sorted registered names, filtered by a shell-style `pattern` (e.g. `"vit_*"`),
+    a `family` (e.g. `"bert"`) and a `task` (e.g. `"backbone"` for the presets)."""
+    return [
+        name
+        for name, spec in sorted(_REGISTRY.items())
+        if (pattern is None or fnmatch.fnmatchcase(name, pattern))
+        and (family is None or spec.family == family)
+        and (task is None or spec.task == task)
+    ]
+
+
+def list_families() -> list[str]:
+    """The sorted family names of the registered models."""
+    return sorted({spec.family for spec in _REGISTRY.values()})

@@ -69,11 +69,11 @@ def test_backbone_rejects_bad_arguments():
     with pytest.raises(ValueError, match="position_embedding='rotary'"):
         ViTBackbone(**TINY, position_embedding="rotary")
     with pytest.raises(ValueError, match="pooling='max'"):
-        ViTClassifier(num_classes=2, pooling="max", **TINY)
+        ViTClassifier.from_arguments(num_classes=2, pooling="max", **TINY)
     with pytest.raises(ValueError, match="label_smoothing=1.5"):
-        ViTClassifier(num_classes=2, label_smoothing=1.5, **TINY)
+        ViTClassifier.from_arguments(num_classes=2, label_smoothing=1.5, **TINY)
     with pytest.raises(ValueError, match=r"input_shape=\(4, 4, 3\)"):
-        ViTClassifier(num_classes=2, input_shape=(4, 4, 3), num_channels=1, **TINY)
+        ViTClassifier.from_arguments(num_classes=2, input_shape=(4, 4, 3), num_channels=1, **TINY)
 
 
 def test_interpolation_keeps_class_row_and_constant_grid():
@@ -99,7 +99,7 @@ def test_with_image_size_keeps_weights_and_resizes_positions():
 
 
 def test_label_smoothing_loss_matches_formula():
-    model = ViTClassifier(num_classes=3, label_smoothing=0.3, pooling="mean", **TINY)
+    model = ViTClassifier.from_arguments(num_classes=3, label_smoothing=0.3, pooling="mean", **TINY)
     logits = np.array([[2.0, 0.0, -1.0]], "float32")
     log_p = logits - np.log(np.exp(logits).sum())
     target = np.array([0.3 / 3] * 3)
@@ -109,7 +109,7 @@ def test_label_smoothing_loss_matches_formula():
 
 
 def test_classifier_resizes_small_inputs():
-    model = ViTClassifier(num_classes=3, input_shape=(4, 4, 1), **TINY)
+    model = ViTClassifier.from_arguments(num_classes=3, input_shape=(4, 4, 1), **TINY)
     assert model.backbone.num_channels == 1
     assert model(np.zeros((2, 4, 4, 1), "float32")).shape == (2, 3)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from zoo.huggingface import register_converter
-from zoo.vision.checkpoint import WeightLoader, check_config
+from zoo.models.checkpoint import WeightLoader, check_config
 from zoo.vision.swin.backbone import SwinBackbone
 
 

@@ -14,14 +14,14 @@ from layers.validation import (
     check_positive_int,
     check_rate,
 )
-from zoo.task import ClassifierTask
+from zoo.models import Backbone
 from zoo.vision.vit.blocks import ClassToken, ViTEncoderBlock
 
 POSITION_EMBEDDINGS = ("learned", "sinusoidal")
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
-class ViTBackbone(keras.Model):
+class ViTBackbone(Backbone):
     """The Vision Transformer encoder: patch embedding, positions and pre-norm blocks.
 
     The image is cut into `patch_size` x `patch_size` patches, each projected linearly (a
@@ -107,7 +107,7 @@ class ViTBackbone(keras.Model):
         check_rate("drop_path_rate", drop_path_rate)
         check_positive_float("layer_norm_epsilon", layer_norm_epsilon)
 
-        dtype = ClassifierTask.resolve_dtype_policy(kwargs.pop("dtype", None))
+        dtype = self.dtype_policy_from(kwargs)
         grid = (image_hw[0] // patch_hw[0], image_hw[1] // patch_hw[1])
         num_tokens = grid[0] * grid[1] + int(class_token)
         images = keras.Input(shape=(*image_hw, num_channels), name="images")
@@ -144,24 +144,9 @@ class ViTBackbone(keras.Model):
         x = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, name="final_norm", dtype=dtype
         )(x)
-        super().__init__(inputs=images, outputs={"sequence_output": x}, **kwargs)
-        self.dtype_policy = dtype  # Functional ignores a `dtype` argument
-
-        self.image_size = image_size
-        self.patch_size = patch_size
+        super().__init__(inputs=images, outputs={"sequence_output": x}, dtype=dtype, **kwargs)
         self.image_hw = image_hw
         self.grid_size = grid
-        self.num_channels = num_channels
-        self.hidden_dim = hidden_dim
-        self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.mlp_dim = mlp_dim
-        self.class_token = class_token
-        self.position_embedding = position_embedding
-        self.dropout = dropout
-        self.attention_dropout = attention_dropout
-        self.drop_path_rate = drop_path_rate
-        self.layer_norm_epsilon = layer_norm_epsilon
 
     def with_image_size(self, image_size) -> ViTBackbone:
         """A copy of this backbone for `image_size` inputs, its position table interpolated.
@@ -182,28 +167,6 @@ class ViTBackbone(keras.Model):
                 ]
             target.set_weights(weights)
         return resized
-
-    def get_config(self):
-        return {
-            **ClassifierTask.base_config(self),
-            "image_size": _plain(self.image_size),
-            "patch_size": _plain(self.patch_size),
-            "num_channels": self.num_channels,
-            "hidden_dim": self.hidden_dim,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "mlp_dim": self.mlp_dim,
-            "class_token": self.class_token,
-            "position_embedding": self.position_embedding,
-            "dropout": self.dropout,
-            "attention_dropout": self.attention_dropout,
-            "drop_path_rate": self.drop_path_rate,
-            "layer_norm_epsilon": self.layer_norm_epsilon,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 def interpolate_positions(table: np.ndarray, old_grid, new_grid, num_prefix: int) -> np.ndarray:
@@ -231,8 +194,3 @@ def interpolate_positions(table: np.ndarray, old_grid, new_grid, num_prefix: int
     image = grid.reshape(1, old_grid[0], old_grid[1], -1)
     resized = tf.image.resize(image, new_grid, method="bicubic").numpy()
     return np.concatenate([prefix, resized.reshape(new_grid[0] * new_grid[1], -1)], axis=0)
-
-
-def _plain(value):
-    """An int, or a pair as a list (JSON has no tuples)."""
-    return value if isinstance(value, int) else list(value)

@@ -46,6 +46,8 @@ for _name, _arch in VIT_PRESETS.items():
     register(
         _name,
         ViTClassifier,
+        family="vit",
+        task="classifier",
         description=f"ViT {_name.split('_')[1]}/16 at 224 px, ImageNet-1k head.",
         tiny={**_TINY, "num_classes": 3},
         search_space=vit_search_space,
@@ -58,6 +60,8 @@ for _name, _arch in VIT_PRESETS.items():
 register(
     "vit_tiny_32",
     ViTClassifier,
+    family="vit",
+    task="classifier",
     description="Small ViT for 32x32x3 images (4x4 patches, 4 blocks of width 64).",
     tiny={**_TINY, "num_classes": 3},
     search_space=vit_search_space,
@@ -68,6 +72,8 @@ register(
 register(
     "vit_tiny_digits",
     ViTClassifier,
+    family="vit",
+    task="classifier",
     description="vit_tiny_32 on 8x8x1 digits, upscaled to 32x32 inside the model.",
     tiny={**_TINY, "num_classes": 3, "input_shape": (4, 4, 1)},
     search_space=vit_search_space,

@@ -1,4 +1,4 @@
-"""Helpers shared by the vision checkpoint converters: checked weight assignment."""
+"""Checked weight assignment for every Hugging Face converter (vision and text)."""
 
 from __future__ import annotations
 
