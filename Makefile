@@ -1,11 +1,11 @@
-# The two commands: `make demo` and `make test`. Each creates .venv when missing and installs
-# the project into it (editable) with the extras it needs.
+# The two commands: `make demo` and `make test` (`make test-slow` adds the learning runs). Each
+# creates .venv when missing and installs the project into it (editable) with the extras it needs.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test bench bench-rl bench-tfmot bench-hub lint format clean
+.PHONY: demo test test-slow bench bench-rl bench-tfmot bench-hub lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ demo: $(VENV)/.installed-serving
 
 test: $(VENV)/.installed-all,test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The learning runs (`@pytest.mark.slow`), which `make test` leaves out.
+test-slow: $(VENV)/.installed-all,test
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-all,test
 	$(BIN)/python -m benchmarks

@@ -32,6 +32,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+import zoo  # noqa: E402
 from benchmarks.bench_vision import (  # noqa: E402
     alternate,
     matmul_gflops,
@@ -40,10 +41,10 @@ from benchmarks.bench_vision import (  # noqa: E402
     step_functions,
 )
 from zoo.text import BertBackbone, DistilBertBackbone  # noqa: E402
-from zoo.text.bert.presets import PRESETS  # noqa: E402
 
-BERT_BASE = PRESETS["bert_base_en_uncased"][1]
-DISTILBERT_BASE = PRESETS["distilbert_base_en_uncased"][1]
+# The registered presets' arguments (keras-hub's backbones take the same names).
+BERT_BASE = zoo.get_spec("bert_base_en_uncased").defaults
+DISTILBERT_BASE = zoo.get_spec("distilbert_base_en_uncased").defaults
 # keras-hub's BERT uses the tanh approximation (our BERT default is the exact GELU, as in the
 # original); DistilBERT uses the exact GELU in both.
 ACTIVATION = {"bert": "gelu_approximate", "distilbert": "gelu"}

@@ -52,7 +52,7 @@ def _run_worker(strategy: str, cpu_devices: int | None) -> dict:
 
 
 def _measure_hyperband() -> dict:
-    from zoo.tune import tune
+    from zoo.tuning import tune
 
     with tempfile.TemporaryDirectory() as directory:
         start = time.perf_counter()

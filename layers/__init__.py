@@ -2,7 +2,8 @@
 
 Layers are importable flat (`from layers import SparseAttention`); training components live in
 their modules: `layers.optimizers`, `layers.schedules`, `layers.callbacks`, `layers.losses`,
-`layers.metrics`.
+`layers.metrics`. The label-mixing loss and metric that `zoo train` switches to are also flat
+(`SparseLabelSmoothingCrossentropy`, `MixedLabelAccuracy`).
 """
 
 from layers import callbacks, losses, metrics, optimizers, schedules
@@ -20,6 +21,8 @@ from layers.embedding import (
     RotaryEmbedding,
     SinusoidalPositionEmbedding,
 )
+from layers.losses import SparseLabelSmoothingCrossentropy
+from layers.metrics import MixedLabelAccuracy
 from layers.normalization import InstanceNormalization
 from layers.recurrent import HMLSTM, QRNN, AttentionDecoder, HMLSTMCell, IndRNN, IndRNNCell
 from layers.regularization import DropBlock2D, MCDropout, ShakeoutDense, StochasticDepth
@@ -41,12 +44,14 @@ __all__ = [
     "InstanceNormalization",
     "InvertedResidual",
     "MCDropout",
+    "MixedLabelAccuracy",
     "PositionEmbedding",
     "RelativePositionBias",
     "RotaryEmbedding",
     "ShakeoutDense",
     "SinusoidalPositionEmbedding",
     "SparseAttention",
+    "SparseLabelSmoothingCrossentropy",
     "SqueezeExcite",
     "StochasticDepth",
     "TransformerEncoderBlock",

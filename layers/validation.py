@@ -3,41 +3,89 @@
 Each check returns the value (normalised where it says so) or raises an error that names the
 argument and quotes the value received, e.g. "`units` must be a positive integer.
 Received: units=0".
+
+Python's `bool` is never accepted as a number. NumPy scalars (`np.int64(3)`, `np.float32(0.5)`)
+are accepted only where a check says `allow_numpy=True`, for arguments that are often computed
+with NumPy (environment counts, buffer sizes, versions, shard counts); elsewhere a value that ends
+up in a layer's config must be a plain Python number.
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _is_int(value, allow_numpy: bool = False) -> bool:
+    kind = numbers.Integral if allow_numpy else int
+    return isinstance(value, kind) and not isinstance(value, bool)
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _is_number(value, allow_numpy: bool = False) -> bool:
+    kind = numbers.Real if allow_numpy else int | float
+    return isinstance(value, kind) and not isinstance(value, bool)
 
 
-def is_positive_int(value) -> bool:
-    return _is_int(value) and value > 0
+def _or_none(allow_none: bool) -> str:
+    return " or None" if allow_none else ""
 
 
-def check_positive_int(name: str, value) -> int:
-    if not is_positive_int(value):
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+def is_positive_int(value, allow_numpy: bool = False) -> bool:
+    return _is_int(value, allow_numpy) and value > 0
+
+
+def check_positive_int(
+    name: str, value, *, allow_none: bool = False, allow_numpy: bool = False
+) -> int | None:
+    if allow_none and value is None:
+        return None
+    if not is_positive_int(value, allow_numpy):
+        raise ValueError(
+            f"`{name}` must be a positive integer{_or_none(allow_none)}. Received: {name}={value!r}"
+        )
     return value
 
 
-def check_non_negative_int(name: str, value) -> int:
-    if not _is_int(value) or value < 0:
-        raise ValueError(f"`{name}` must be a non-negative integer. Received: {name}={value!r}")
+def check_non_negative_int(
+    name: str, value, *, allow_none: bool = False, allow_numpy: bool = False
+) -> int | None:
+    if allow_none and value is None:
+        return None
+    if not _is_int(value, allow_numpy) or value < 0:
+        raise ValueError(
+            f"`{name}` must be a non-negative integer{_or_none(allow_none)}. "
+            f"Received: {name}={value!r}"
+        )
     return value
 
 
-def check_positive_ints(name: str, values) -> tuple[int, ...]:
+def check_int_in_range(
+    name: str,
+    value,
+    low: int,
+    high: int,
+    *,
+    include_high: bool = True,
+    high_name: str | None = None,
+    allow_numpy: bool = False,
+) -> int:
+    """An integer in `[low, high]`, or in `[low, high)` with `include_high=False`.
+
+    `high_name` names the bound in the message when it comes from another argument, e.g.
+    "`rewind_epochs` must be an integer in [0, epochs=3). Received: rewind_epochs=3".
+    """
+    is_int = _is_int(value, allow_numpy)
+    if not is_int or value < low or (value > high if include_high else value >= high):
+        bound = f"{high_name}={high}" if high_name else f"{high}"
+        interval = f"[{low}, {bound}{']' if include_high else ')'}"
+        raise ValueError(f"`{name}` must be an integer in {interval}. Received: {name}={value!r}")
+    return value
+
+
+def check_positive_ints(name: str, values, *, allow_numpy: bool = False) -> tuple[int, ...]:
     """A non-empty sequence of positive integers, returned as a tuple."""
     is_sequence = isinstance(values, Sequence) and not isinstance(values, str)
-    if not is_sequence or not values or not all(is_positive_int(v) for v in values):
+    if not is_sequence or not values or not all(is_positive_int(v, allow_numpy) for v in values):
         raise ValueError(
             f"`{name}` must be a non-empty sequence of positive integers. "
             f"Received: {name}={values!r}"
@@ -56,18 +104,27 @@ def check_int_pair(name: str, value) -> tuple[int, int]:
     return tuple(pair)
 
 
-def check_positive_float(name: str, value, allow_none: bool = False) -> float | None:
+def check_positive_float(
+    name: str, value, allow_none: bool = False, *, allow_numpy: bool = False
+) -> float | None:
     if allow_none and value is None:
         return None
-    if not _is_number(value) or not value > 0:
+    if not _is_number(value, allow_numpy) or not value > 0:
         raise ValueError(f"`{name}` must be a positive number. Received: {name}={value!r}")
     return float(value)
 
 
-def check_non_negative_float(name: str, value) -> float:
-    if not _is_number(value) or not value >= 0:
+def check_non_negative_float(name: str, value, *, allow_numpy: bool = False) -> float:
+    if not _is_number(value, allow_numpy) or not value >= 0:
         raise ValueError(f"`{name}` must be a non-negative number. Received: {name}={value!r}")
     return float(value)
+
+
+def check_number_pair(name: str, value) -> tuple[float, float]:
+    """A list or tuple of exactly two numbers, returned as a tuple of floats."""
+    if not isinstance(value, list | tuple) or len(value) != 2 or not all(map(_is_number, value)):
+        raise ValueError(f"`{name}` must be a pair of numbers. Received: {name}={value!r}")
+    return float(value[0]), float(value[1])
 
 
 def check_unit_interval(name: str, value, *, include_low: bool, include_high: bool) -> float:

@@ -9,9 +9,10 @@ TF-Serving-compatible development server on the same directory.
 Example:
 
 ```python
-import serving, zoo
+import keras
+import serving
 
-serving.export(zoo.create("cnn_digits"), "models", "digits")
+serving.export(keras.saving.load_model("digits.keras"), "models", "digits")
 with serving.local_server("models") as server:
     print(serving.Client(server.url, "digits").predict(images))
 ```

@@ -10,6 +10,7 @@ from google.protobuf import text_format
 from tensorflow_serving.config import file_system_storage_path_source_pb2 as storage_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
+from layers.validation import check_positive_int, is_positive_int
 from serving.export import check_model_name
 
 MODELS_CONFIG = "models.config"
@@ -55,13 +56,9 @@ def _version_policy(policy) -> storage_pb2.FileSystemStoragePathSourceConfig.Ser
         return policy_pb(latest=policy_pb.Latest(num_versions=1))
     if policy == "all":
         return policy_pb(all=policy_pb.All())
-    if isinstance(policy, int) and not isinstance(policy, bool) and policy > 0:
+    if is_positive_int(policy):
         return policy_pb(latest=policy_pb.Latest(num_versions=policy))
-    if (
-        isinstance(policy, (list, tuple))
-        and policy
-        and all(isinstance(v, int) and v > 0 for v in policy)
-    ):
+    if isinstance(policy, (list, tuple)) and policy and all(map(is_positive_int, policy)):
         return policy_pb(specific=policy_pb.Specific(versions=list(policy)))
     raise ValueError(
         "A model's `version_policy` must be 'latest', 'all', a number of latest versions, or a "
@@ -132,10 +129,7 @@ def write_model_config(
                 f"`batching` accepts {sorted(params)}. Received unknown keys: {sorted(unknown)}"
             )
         for key, value in overrides.items():
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(
-                    f"`batching[{key!r}]` must be a positive integer. Received: {value!r}"
-                )
+            check_positive_int(f"batching[{key!r}]", value)
         params.update(overrides)
         # BatchingParameters is a text proto of wrapped integers; its .proto is not shipped in
         # tensorflow-serving-api, so the file is written directly.

@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
+from layers.validation import check_positive_int
 from serving.signatures import PREDICT_METHOD, ModelCall, SignatureBuilder
 from serving.warmup import warmup_path, write_warmup
 
@@ -228,10 +229,7 @@ def export(
     if not isinstance(model, keras.Model):
         raise TypeError(f"`model` must be a keras.Model. Received: model={model!r}")
     check_model_name(name)
-    if version is not None and (
-        not isinstance(version, (int, np.integer)) or isinstance(version, bool) or version < 1
-    ):
-        raise ValueError(f"`version` must be a positive integer or None. Received: {version!r}")
+    check_positive_int("version", version, allow_none=True, allow_numpy=True)
     signatures = dict(signatures or {})
     if DEFAULT_SIGNATURE in signatures:
         raise ValueError(

@@ -19,6 +19,7 @@ from tensorflow_serving.apis import (
     regression_pb2,
 )
 
+from layers.validation import check_positive_int
 from serving.errors import HTTP_STATUS, ServingError
 from serving.json_codec import example_from_json
 
@@ -86,8 +87,7 @@ class GrpcClient:
             raise ValueError(f"`target` must look like 'host:port'. Received: target={target!r}")
         if not isinstance(model, str) or not model:
             raise ValueError(f"`model` must be a non-empty string. Received: model={model!r}")
-        if version is not None and (not isinstance(version, int) or version < 1):
-            raise ValueError(f"`version` must be a positive integer or None. Received: {version!r}")
+        check_positive_int("version", version, allow_none=True)
         self.target = target
         self.model = model
         self.version = version

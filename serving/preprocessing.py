@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from layers.validation import check_positive_int
+
 
 def image_bytes_preprocess(
     height: int,
@@ -38,9 +40,8 @@ def image_bytes_preprocess(
     # REST: {"instances": [{"b64": base64.b64encode(png_bytes).decode()}]}
     ```
     """
-    for arg, value in (("height", height), ("width", width)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"`{arg}` must be a positive integer. Received: {arg}={value!r}")
+    check_positive_int("height", height)
+    check_positive_int("width", width)
     if channels not in (1, 3, 4):
         raise ValueError(f"`channels` must be 1, 3 or 4. Received: channels={channels!r}")
     if not input_name or not isinstance(input_name, str):

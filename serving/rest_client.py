@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from layers.validation import check_positive_int
 from serving import json_codec
 from serving.errors import ServingError
 from serving.json_codec import from_json_value
@@ -105,8 +106,7 @@ class Client:
             raise ValueError(f"`url` must look like 'http://host:port'. Received: url={url!r}")
         if not isinstance(model, str) or not model:
             raise ValueError(f"`model` must be a non-empty string. Received: model={model!r}")
-        if version is not None and (not isinstance(version, int) or version < 1):
-            raise ValueError(f"`version` must be a positive integer or None. Received: {version!r}")
+        check_positive_int("version", version, allow_none=True)
         self.url = url.rstrip("/")
         self.model = model
         self.version = version

@@ -17,6 +17,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from layers.validation import check_positive_int
+
 PREDICT_METHOD = "tensorflow/serving/predict"
 CLASSIFY_METHOD = "tensorflow/serving/classify"
 REGRESS_METHOD = "tensorflow/serving/regress"
@@ -135,8 +137,7 @@ def classify_signature(
                    signatures={"classify": serving.classify_signature(k=3)})
     ```
     """
-    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-        raise ValueError(f"`k` must be a positive integer. Received: k={k!r}")
+    check_positive_int("k", k)
     if class_names is not None:
         class_names = [str(c) for c in class_names]
         if not class_names:

@@ -215,7 +215,18 @@ def _weights_changed(before: list[np.ndarray], after: list[np.ndarray]) -> bool:
     return any(not np.array_equal(b, a) for b, a in zip(before, after, strict=True))
 
 
-def _fit_one_epoch(model: keras.Model, x, y, batch_size: int) -> float:
+def _fit_one_epoch(
+    model: keras.Model, x, y, batch_size: int, *, build_optimizer_first: bool = False
+) -> float:
+    """One epoch of `fit`; the loss must be finite.
+
+    Without a distribution strategy, `fit` creates the optimizer's variables while tracing the
+    training step, and TensorFlow then traces the step a second time without them. The first
+    fit of each check takes that path, as users do; later fits of a fresh model pass
+    `build_optimizer_first=True` to create the variables beforehand and trace once.
+    """
+    if build_optimizer_first and model.built and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
     history = model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
     loss = history.history["loss"][-1]
     if not np.isfinite(loss):
@@ -321,7 +332,9 @@ def run_layer_test(
                         f"expected {expected_mixed_dtype}"
                     )
             if run_training and floating:
-                _layer_training_step(cls, init_kwargs, input_data, call_kwargs, batch)
+                _layer_training_step(
+                    cls, init_kwargs, input_data, call_kwargs, batch, build_optimizer_first=True
+                )
 
     if run_saving:
         inputs = _symbolic_inputs(input_data)
@@ -366,7 +379,9 @@ def _assert_same_shapes(actual, expected, what: str) -> None:
         raise AssertionError(f"{what}: output shapes {a} != {e}")
 
 
-def _layer_training_step(cls, init_kwargs, input_data, call_kwargs, batch) -> None:
+def _layer_training_step(
+    cls, init_kwargs, input_data, call_kwargs, batch, build_optimizer_first: bool = False
+) -> None:
     inputs = _symbolic_inputs(input_data)
     layer = cls(**init_kwargs)
     outputs = layer(inputs, **call_kwargs)
@@ -374,7 +389,9 @@ def _layer_training_step(cls, init_kwargs, input_data, call_kwargs, batch) -> No
     model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
     targets = _random_like(model(input_data))
     before = [keras.ops.convert_to_numpy(w) for w in layer.trainable_weights]
-    _fit_one_epoch(model, input_data, targets, batch_size=batch)
+    _fit_one_epoch(
+        model, input_data, targets, batch_size=batch, build_optimizer_first=build_optimizer_first
+    )
     after = [keras.ops.convert_to_numpy(w) for w in layer.trainable_weights]
     if before and not _weights_changed(before, after):
         raise AssertionError(f"{cls.__name__}: one training step left every trainable weight as is")
@@ -401,6 +418,11 @@ def run_model_test(
 ) -> keras.Model:
     """Runs the shared checks on a model.
 
+    The model is built, called, predicted on `tf.data` and fitted one epoch; it is saved as
+    `.keras` and reloaded, and the reloaded copy predicts and fits under XLA (so one model and
+    one training trace cover both checks); a `mixed_float16` copy and a `MirroredStrategy` copy
+    are built and fitted too.
+
     Args:
         build_fn: returns a fresh model (compiled for its task, or not).
         input_data: inputs for a small batch.
@@ -408,7 +430,9 @@ def run_model_test(
             with mean squared error.
         init_kwargs: the constructor arguments `build_fn` used, to check that plain values come
             back from `get_config()`.
-        stochastic, run_jit, run_mixed_precision, run_saving, run_distributed, atol, rtol: as in
+        run_jit: predict and fit under XLA (the reloaded copy; a fresh one without
+            `run_saving`).
+        stochastic, run_mixed_precision, run_saving, run_distributed, atol, rtol: as in
             `run_layer_test`.
 
     Returns:
@@ -445,34 +469,46 @@ def run_model_test(
     ):
         raise AssertionError("one epoch of fit left every trainable weight as is")
 
-    if run_jit:
+    if run_saving:
+        # The reloaded copy is also the XLA model: its `predict` and its epoch of `fit` compile
+        # with XLA, so the round trip and XLA cost one model and one training trace.
+        expected = model(input_data, training=False)
+        with temporary_path("model.keras") as path:
+            model.save(path)
+            loaded = keras.saving.load_model(path)
+        if type(loaded) is not type(model):
+            raise AssertionError(f"reloaded a {type(loaded).__name__}, saved a {type(model)}")
+        saved_steps = int(model.optimizer.iterations.numpy())
+        if int(loaded.optimizer.iterations.numpy()) != saved_steps:
+            raise AssertionError("the optimizer state did not survive the .keras round trip")
+        if run_jit:
+            loaded.jit_compile = True
+        reloaded = loaded.predict(input_data, verbose=0)
+        if not stochastic:
+            _assert_reloaded_output(loaded, input_data, reloaded, expected, run_jit, atol, rtol)
+        _fit_one_epoch(loaded, input_data, y, batch_size=batch)
+    elif run_jit:
         inference = tf.function(lambda x: model(x, training=False), jit_compile=True)
         out = inference(input_data)
         if not stochastic:
             assert_allclose(out, model(input_data, training=False), atol, rtol, "XLA vs eager")
         jit_model = build_compiled()
         jit_model.compile(optimizer=jit_model.optimizer, loss=jit_model.loss, jit_compile=True)
-        _fit_one_epoch(jit_model, input_data, fit_targets(jit_model), batch_size=batch)
-
-    if run_saving:
-        expected = model.predict(input_data, verbose=0)
-        with temporary_path("model.keras") as path:
-            model.save(path)
-            loaded = keras.saving.load_model(path)
-        if type(loaded) is not type(model):
-            raise AssertionError(f"reloaded a {type(loaded).__name__}, saved a {type(model)}")
-        if not stochastic:
-            assert_allclose(loaded.predict(input_data, verbose=0), expected, atol, rtol, ".keras")
-        saved_steps = int(model.optimizer.iterations.numpy())
-        if int(loaded.optimizer.iterations.numpy()) != saved_steps:
-            raise AssertionError("the optimizer state did not survive the .keras round trip")
-        _fit_one_epoch(loaded, input_data, y, batch_size=batch)
+        _fit_one_epoch(
+            jit_model,
+            input_data,
+            fit_targets(jit_model),
+            batch_size=batch,
+            build_optimizer_first=True,
+        )
 
     if run_mixed_precision:
         with dtype_policy("mixed_float16"):
             mixed = build_compiled()
             _assert_finite(mixed(input_data, training=False), "mixed_float16 call")
-            _fit_one_epoch(mixed, input_data, fit_targets(mixed), batch_size=batch)
+            _fit_one_epoch(
+                mixed, input_data, fit_targets(mixed), batch_size=batch, build_optimizer_first=True
+            )
         if run_saving:
             # Reloaded under the float32 global policy, the model must stay mixed precision and
             # keep its (loss-scaled) optimizer state.
@@ -498,6 +534,24 @@ def run_model_test(
         run_in_mirrored_strategy(fit_distributed)
 
     return model
+
+
+def _assert_reloaded_output(loaded, input_data, reloaded, expected, jit, atol, rtol) -> None:
+    """Compares the reloaded model's `predict` with the saved model's output.
+
+    When `predict` ran under XLA and differs, the eager call of the reloaded model tells the
+    two possible causes apart in the message.
+    """
+    try:
+        assert_allclose(reloaded, expected, atol, rtol, ".keras round trip")
+    except AssertionError as error:
+        if not jit:
+            raise
+        try:
+            assert_allclose(loaded(input_data, training=False), expected, atol, rtol, ".keras")
+        except AssertionError:
+            raise error from None
+        raise AssertionError(f"XLA vs eager (of the reloaded model): {error}") from None
 
 
 def _is_plain_functional(model) -> bool:
@@ -554,9 +608,13 @@ def run_optimizer_test(
     x, y = _regression_problem()
     batch = len(x)
 
-    def train(model, n, jit=False, fresh_optimizer=True):
+    def train(model, n, jit=False, fresh_optimizer=True, build_first=False):
         if fresh_optimizer:
             model.compile(optimizer=cls(**init_kwargs), loss="mse", jit_compile=jit)
+        if build_first:
+            # The plain run built the slots inside the traced step; the others build them first
+            # and trace once (see `_fit_one_epoch`).
+            model.optimizer.build(model.trainable_variables)
         history = model.fit(x, y, batch_size=batch, epochs=n, verbose=0, shuffle=False)
         return history.history["loss"]
 
@@ -585,13 +643,13 @@ def run_optimizer_test(
 
     if run_jit:
         jit_model = _regression_model()
-        train(jit_model, steps + resume_steps, jit=True)
+        train(jit_model, steps + resume_steps, jit=True, build_first=True)
         assert_allclose(jit_model.get_weights(), model.get_weights(), 1e-4, 1e-4, "XLA vs plain")
 
     if run_mixed_precision:
         with dtype_policy("mixed_float16"):
             mixed = _regression_model()
-            mixed_losses = train(mixed, steps)
+            mixed_losses = train(mixed, steps, build_first=True)
         if not np.all(np.isfinite(mixed_losses)):
             raise AssertionError(f"mixed_float16 losses are not finite: {mixed_losses}")
         if not isinstance(mixed.optimizer, keras.optimizers.LossScaleOptimizer):

@@ -1,8 +1,11 @@
-"""The harness itself: it passes a correct layer and fails broken ones."""
+"""The harness itself: it passes correct layers, optimizers and models and fails broken ones."""
+
+import functools
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tests import harness
 
@@ -130,3 +133,37 @@ def test_optimizer_test_catches_lost_slot_state():
             run_mixed_precision=False,
             run_distributed=False,
         )
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo")
+class TinyRegressor(keras.Model):
+    """A subclassed model: one `Dense` layer with `units` outputs."""
+
+    def __init__(self, units=2, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.dense = keras.layers.Dense(units)
+
+    def call(self, inputs):
+        return self.dense(inputs)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo")
+class PrintsItsInputs(TinyRegressor):
+    """Broken on purpose for XLA: string ops (`AsString`) have no XLA kernel."""
+
+    def call(self, inputs):
+        digits = tf.reduce_sum(tf.strings.length(tf.strings.as_string(inputs)))
+        return self.dense(inputs) + 0.0 * tf.cast(digits, self.compute_dtype)
+
+
+def test_model_that_xla_cannot_compile_fails():
+    build, kwargs = functools.partial(PrintsItsInputs, units=2), {"units": 2}
+    without_xla = {"run_jit": False, "run_mixed_precision": False, "run_distributed": False}
+    harness.run_model_test(build, X, init_kwargs=kwargs, **without_xla)
+    # XLA runs on the reloaded copy of the model: the check must still reach it.
+    with pytest.raises(tf.errors.InvalidArgumentError, match="AsString"):
+        harness.run_model_test(build, X, init_kwargs=kwargs)

@@ -7,6 +7,7 @@ import os
 
 import tensorflow as tf
 
+from layers.validation import check_positive_int
 from tfrecords.files import load_schema, resolve_files
 from tfrecords.parsing import make_batch_parser
 
@@ -138,20 +139,10 @@ def read(
 
 
 def _check_arguments(batch_size, on_error, shuffle_buffer_size, cache) -> None:
-    def positive_int(value) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-    if batch_size is not None and not positive_int(batch_size):
-        raise ValueError(
-            f"`batch_size` must be a positive integer or None. Received: batch_size={batch_size!r}"
-        )
+    check_positive_int("batch_size", batch_size, allow_none=True)
     if on_error not in _ON_ERROR:
         raise ValueError(f"`on_error` must be one of {_ON_ERROR}. Received: on_error={on_error!r}")
-    if not positive_int(shuffle_buffer_size):
-        raise ValueError(
-            "`shuffle_buffer_size` must be a positive integer. "
-            f"Received: shuffle_buffer_size={shuffle_buffer_size!r}"
-        )
+    check_positive_int("shuffle_buffer_size", shuffle_buffer_size)
     if not isinstance(cache, bool | str):
         raise ValueError(f"`cache` must be a bool or a file path. Received: cache={cache!r}")
 

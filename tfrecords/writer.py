@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from layers.validation import check_positive_float, check_positive_int
 from tfrecords import encoding
 from tfrecords.schema import (
     COMPRESSIONS,
@@ -132,19 +133,8 @@ def write(
 
 
 def _check_arguments(num_shards, shard_size_mb, compression, verbose) -> None:
-    is_integer = isinstance(num_shards, int | np.integer) and not isinstance(num_shards, bool)
-    if num_shards is not None and (not is_integer or num_shards < 1):
-        raise ValueError(
-            f"`num_shards` must be a positive integer or None. Received: num_shards={num_shards!r}"
-        )
-    if (
-        isinstance(shard_size_mb, bool)
-        or not isinstance(shard_size_mb, int | float)
-        or not (shard_size_mb > 0)
-    ):
-        raise ValueError(
-            f"`shard_size_mb` must be a positive number. Received: shard_size_mb={shard_size_mb!r}"
-        )
+    check_positive_int("num_shards", num_shards, allow_none=True, allow_numpy=True)
+    check_positive_float("shard_size_mb", shard_size_mb)
     if compression not in COMPRESSIONS:
         raise ValueError(
             f"`compression` must be one of {COMPRESSIONS}. Received: compression={compression!r}"

@@ -8,11 +8,25 @@ import zoo
 print(zoo.list_models())
 model = zoo.create("cnn_digits")
 ```
+
+TensorFlow's start-up lines (CUDA probing on a machine without a GPU) are held back while it is
+imported here; `zoo.tensorflow_logs.STARTUP_LINES` has them and `zoo --verbose` prints them.
 """
 
-from zoo import basic, text, uncertainty, vision
-from zoo.huggingface import from_huggingface
-from zoo.registry import UnknownModelError, create, get_spec, list_models, register, unregister
+from zoo.tensorflow_logs import import_tensorflow_quietly
+
+import_tensorflow_quietly()
+
+from zoo import basic, text, uncertainty, vision  # noqa: E402  (after the quiet import)
+from zoo.huggingface import from_huggingface  # noqa: E402
+from zoo.registry import (  # noqa: E402
+    UnknownModelError,
+    create,
+    get_spec,
+    list_models,
+    register,
+    unregister,
+)
 
 __all__ = [
     "UnknownModelError",

@@ -10,6 +10,7 @@ import numpy as np
 
 from layers.pruning.masks import magnitude_mask
 from layers.pruning.wrapper import PRUNABLE, kernel_of
+from layers.validation import check_int_in_range, check_positive_int, check_unit_interval
 
 
 @dataclass
@@ -144,17 +145,12 @@ def lottery_ticket(
         Carbin, "Linear Mode Connectivity and the Lottery Ticket Hypothesis", ICML 2020.
         https://arxiv.org/abs/1912.05611
     """
-    if not isinstance(rounds, int) or rounds < 1:
-        raise ValueError(f"`rounds` must be a positive integer. Received: rounds={rounds!r}")
-    if not isinstance(rate, int | float) or not 0.0 < rate < 1.0:
-        raise ValueError(f"`rate` must be in (0, 1). Received: rate={rate!r}")
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"`epochs` must be a positive integer. Received: epochs={epochs!r}")
-    if not isinstance(rewind_epochs, int) or not 0 <= rewind_epochs < epochs:
-        raise ValueError(
-            "`rewind_epochs` must be an integer in [0, epochs). "
-            f"Received: rewind_epochs={rewind_epochs!r}"
-        )
+    check_positive_int("rounds", rounds)
+    check_unit_interval("rate", rate, include_low=False, include_high=False)
+    check_positive_int("epochs", epochs)
+    check_int_in_range(
+        "rewind_epochs", rewind_epochs, 0, epochs, include_high=False, high_name="epochs"
+    )
     output_rate = rate / 2 if prune_output_layer_rate is None else prune_output_layer_rate
     (x, y), _ = data
     model = build_fn()

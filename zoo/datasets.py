@@ -6,6 +6,8 @@ import dataclasses
 
 import numpy as np
 
+from layers.validation import check_unit_interval
+
 
 @dataclasses.dataclass(frozen=True)
 class Split:
@@ -46,10 +48,7 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0, dtype: str = "uint8")
     from sklearn.datasets import load_digits as sklearn_digits
     from sklearn.model_selection import train_test_split
 
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(
-            f"`test_fraction` must be in (0, 1). Received: test_fraction={test_fraction!r}"
-        )
+    check_unit_interval("test_fraction", test_fraction, include_low=False, include_high=False)
     if dtype not in ("uint8", "float32"):
         raise ValueError(f"`dtype` must be 'uint8' or 'float32'. Received: dtype={dtype!r}")
     bunch = sklearn_digits()

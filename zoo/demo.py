@@ -16,6 +16,7 @@ import tensorflow as tf
 
 import serving
 import tfrecords
+from layers.validation import check_positive_int
 from zoo import registry
 from zoo.datasets import fit_to_input, load_digits
 from zoo.plots import plot_history
@@ -73,8 +74,7 @@ def run_demo(
     ```
     """
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("queries", queries)):
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+        check_positive_int(name, value)
     keras.utils.set_random_seed(seed)
     os.makedirs(artifacts_dir, exist_ok=True)
     summary: dict = {"model": model_name, "epochs": epochs, "seed": seed}

@@ -8,6 +8,8 @@ import os
 import keras
 import tensorflow as tf
 
+from layers.validation import check_positive_int
+
 STRATEGIES = ("default", "mirrored", "multiworker")
 MIXED_PRECISION = {"float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
 
@@ -21,10 +23,7 @@ def split_cpu(num_devices: int) -> None:
     Raises:
         RuntimeError: TensorFlow's runtime is already initialised with another device count.
     """
-    if isinstance(num_devices, bool) or not isinstance(num_devices, int) or num_devices < 1:
-        raise ValueError(
-            f"`num_devices` must be a positive integer. Received: num_devices={num_devices!r}"
-        )
+    check_positive_int("num_devices", num_devices)
     cpu = tf.config.list_physical_devices("CPU")[0]
     current = tf.config.get_logical_device_configuration(cpu)
     if current is not None and len(current) == num_devices:

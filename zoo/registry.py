@@ -68,9 +68,14 @@ class ModelSpec:
 
         arguments = {**self.defaults, **overrides}
         builder = self.builder
-        if isinstance(builder, type) and issubclass(builder, Task) and "backbone" not in arguments:
-            if self.backbone is not None or builder.backbone_class is not None:
-                return builder.from_arguments(backbone_class=self.backbone, **arguments)
+        builds_its_backbone = (
+            isinstance(builder, type)
+            and issubclass(builder, Task)
+            and "backbone" not in arguments
+            and (self.backbone or builder.backbone_class) is not None
+        )
+        if builds_its_backbone:
+            return builder.from_arguments(backbone_class=self.backbone, **arguments)
         return builder(**arguments)
 
 

@@ -12,22 +12,21 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from layers.metrics import MixedLabelAccuracy
+from layers.schedules import SCHEDULES, WARMUP_SCHEDULES, learning_rate_schedule
+from layers.validation import check_choice
 from zoo import registry
+from zoo.augmentation import (
+    augmentation,
+    check_augment,
+    check_value_range,
+    mixes_labels,
+    probability_label_loss,
+)
 from zoo.datasets import fit_to_input, load_digits
 from zoo.distribute import is_chief, make_strategy, set_mixed_precision
 from zoo.plots import plot_history
 from zoo.utils import seed_everything, write_run_record
-from zoo.vision.recipe import (
-    SCHEDULES,
-    augmentation,
-    check_augment,
-    check_value_range,
-    learning_rate_schedule,
-    mixes_labels,
-    probability_label_loss,
-    steps_per_epoch,
-)
-from zoo.vision.task import MixedLabelAccuracy
 
 
 @dataclasses.dataclass
@@ -46,14 +45,18 @@ class TrainConfig:
         epochs, batch_size: training length and global batch size.
         learning_rate: passed to the model's default `compile` when set; with a `schedule`,
             its peak (the model's own rate when `None`).
-        schedule: `"constant"`, `"cosine"` (linear warmup, then cosine decay to 0 at the end of
-            training) or `"one_cycle"` (`layers.schedules.OneCycle`). The steps per epoch come
-            from the training data's cardinality.
+        schedule: a name of `layers.schedules.SCHEDULES` (`"constant"`, `"cosine"`,
+            `"warmup_cosine"`, `"one_cycle"`, `"cyclical"`, `"linear_warmup_polynomial"`;
+            meanings in `layers.schedules.factory`), peaking at the learning rate over the whole
+            run. `"cosine"` with `warmup_epochs` is `"warmup_cosine"` (linear warmup, then cosine
+            decay to 0 at the end of training). The steps per epoch come from the training
+            data's cardinality.
         warmup_epochs: epochs of warmup (fractions allowed), less than `epochs`: the linear
-            warmup of `"cosine"` and `"constant"`, the rise of `"one_cycle"`. `None` takes the
-            schedule's default (no warmup; 30% of training for `"one_cycle"`).
+            warmup of `"constant"`, `"cosine"`, `"warmup_cosine"` and
+            `"linear_warmup_polynomial"`, the rise of `"one_cycle"` (`"cyclical"` has none).
+            `None` takes the schedule's default (no warmup; 30% of training for `"one_cycle"`).
         augment: names from `("randaugment", "mixup", "cutmix")` (or a comma-separated string),
-            applied to training batches only (see `zoo.vision.recipe.augmentation`). With
+            applied to training batches only (see `zoo.augmentation.augmentation`). With
             `"mixup"`/`"cutmix"` the training labels become mixed probabilities: the loss is
             switched to one that takes them (sparse cross-entropy becomes
             `SparseLabelSmoothingCrossentropy` without smoothing; a loss that cannot take them
@@ -104,10 +107,7 @@ class TrainConfig:
             )
         self.augment = list(check_augment(self.augment))
         self.value_range = list(check_value_range(self.value_range))
-        if self.schedule not in SCHEDULES:
-            raise ValueError(
-                f"`schedule` must be one of {SCHEDULES}. Received: schedule={self.schedule!r}"
-            )
+        check_choice("schedule", self.schedule, SCHEDULES)
         warmup = self.warmup_epochs
         if warmup is not None and (
             isinstance(warmup, bool)
@@ -116,6 +116,11 @@ class TrainConfig:
         ):
             raise ValueError(
                 f"`warmup_epochs` must be a number in [0, epochs={self.epochs}). "
+                f"Received: warmup_epochs={warmup!r}"
+            )
+        if warmup and _schedule_name(self.schedule, warmup) not in WARMUP_SCHEDULES:
+            raise ValueError(
+                f"schedule={self.schedule!r} has no warmup; leave `warmup_epochs` unset. "
                 f"Received: warmup_epochs={warmup!r}"
             )
         if self.strategy == "multiworker":
@@ -142,6 +147,33 @@ class TrainConfig:
                 f"Received: {unknown[0]}={values[unknown[0]]!r}"
             )
         return cls(**values)
+
+
+def _schedule_name(schedule: str, warmup) -> str:
+    """The factory name for `schedule`: `zoo train`'s "cosine" with a warmup is "warmup_cosine"."""
+    return "warmup_cosine" if schedule == "cosine" and warmup else schedule
+
+
+def steps_per_epoch(dataset: tf.data.Dataset) -> int:
+    """Number of batches in one pass of a finite dataset.
+
+    Uses `dataset.cardinality()`; when TensorFlow cannot tell it (e.g. interleaved TFRecord
+    shards), counts the batches with one pass over the dataset.
+
+    Raises:
+        ValueError: the dataset is infinite or empty.
+    """
+    count = int(dataset.cardinality())
+    if count == tf.data.INFINITE_CARDINALITY:
+        raise ValueError(
+            "A learning-rate schedule needs the steps per epoch, but the training data repeats "
+            "forever. Received: an infinite dataset"
+        )
+    if count == tf.data.UNKNOWN_CARDINALITY:
+        count = int(dataset.reduce(0, lambda n, _: n + 1))
+    if count == 0:
+        raise ValueError("The training data is empty. Received: 0 batches per epoch")
+    return count
 
 
 def load_config_file(path: str) -> dict:
@@ -284,7 +316,10 @@ def _compile_options(model: keras.Model, config: TrainConfig, train_data) -> dic
             if config.warmup_epochs > 0:
                 warmup_steps = max(1, warmup_steps)
         options["learning_rate"] = learning_rate_schedule(
-            config.schedule, options["learning_rate"], steps * config.epochs, warmup_steps
+            _schedule_name(config.schedule, warmup_steps),
+            options["learning_rate"],
+            steps * config.epochs,
+            warmup_steps,
         )
     if mixing:
         options["loss"] = probability_label_loss(model.loss)

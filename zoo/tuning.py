@@ -2,22 +2,33 @@
 
 `hypermodel(name)` searches the family's architecture (its registered `search_space`) together
 with this project's training components: the optimizer (AdamW, Ranger, Lookahead around AdamW),
-the learning-rate schedule (constant, cosine, one-cycle, cyclical), learning rate and weight
-decay. Any hyperparameter can be pinned with a keyword argument.
+the learning-rate schedule (constant, cosine, one-cycle, cyclical by default: any name of
+`layers.schedules.learning_rate_schedule`), learning rate and weight decay. Any hyperparameter can
+be pinned with a keyword argument. `tune(model, ...)` runs the whole search, resumable and
+distributable, as `zoo tune` does.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 from collections.abc import Sequence
 from typing import Any
 
 import keras
 import keras_tuner
 
+from layers.schedules import SCHEDULES, learning_rate_schedule
+from layers.validation import check_choice, check_positive_int
 from zoo import registry
+from zoo.distribute import set_mixed_precision
+from zoo.train import TrainConfig, load_datasets
+from zoo.utils import seed_everything, write_run_record
 
 OPTIMIZERS = ("adamw", "ranger", "lookahead")
-SCHEDULES = ("constant", "cosine", "one_cycle", "cyclical")
+# The schedules searched by default; any name of `layers.schedules.SCHEDULES` may be chosen.
+DEFAULT_SCHEDULES = ("constant", "cosine", "one_cycle", "cyclical")
 TRAINING_HYPERPARAMETERS = ("learning_rate", "weight_decay", "optimizer", "schedule")
 
 
@@ -34,31 +45,6 @@ def model_overrides(model_name: str, fixed: dict[str, Any]) -> dict[str, Any]:
         spec.search_space(scratch)
     searched = set(scratch.values) | set(TRAINING_HYPERPARAMETERS)
     return {k: v for k, v in fixed.items() if k not in searched}
-
-
-def make_schedule(kind: str, learning_rate: float, total_steps: int | None):
-    """A learning-rate schedule peaking at `learning_rate` over `total_steps` steps."""
-    from layers.schedules import CyclicalLearningRate, OneCycle
-
-    if kind == "constant":
-        return learning_rate
-    if total_steps is None:
-        raise ValueError(
-            f"The {kind!r} schedule needs the number of training steps; pass `total_steps`. "
-            f"Received: total_steps=None"
-        )
-    if kind == "cosine":
-        return keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=total_steps)
-    if kind == "one_cycle":
-        return OneCycle(max_learning_rate=learning_rate, total_steps=total_steps)
-    if kind == "cyclical":
-        return CyclicalLearningRate(
-            initial_learning_rate=learning_rate / 10,
-            maximal_learning_rate=learning_rate,
-            step_size=max(1, total_steps // 4),
-            mode="triangular2",
-        )
-    raise ValueError(f"`schedule` must be one of {SCHEDULES}. Received: schedule={kind!r}")
 
 
 def make_optimizer(kind: str, learning_rate, weight_decay: float) -> keras.optimizers.Optimizer:
@@ -82,7 +68,8 @@ class ZooHyperModel(keras_tuner.HyperModel):
         total_steps: training steps of one full trial (epochs x steps per epoch), needed by the
             cosine, one-cycle and cyclical schedules. Defaults to `None` (constant only).
         optimizers: optimizer choices. Defaults to `("adamw", "ranger", "lookahead")`.
-        schedules: schedule choices. Defaults to `("constant", "cosine", "one_cycle",
+        schedules: schedule choices, names of `layers.schedules.SCHEDULES` (their meanings:
+            `layers.schedules.factory`). Defaults to `("constant", "cosine", "one_cycle",
             "cyclical")`, or `("constant",)` without `total_steps`.
         fixed: hyperparameters pinned to a value (architecture or training), e.g.
             `{"dropout": 0.0, "optimizer": "adamw"}`.
@@ -111,7 +98,7 @@ class ZooHyperModel(keras_tuner.HyperModel):
                 f"Received: model_name={model_name!r}"
             )
         if schedules is None:
-            schedules = SCHEDULES if total_steps else ("constant",)
+            schedules = DEFAULT_SCHEDULES if total_steps else ("constant",)
         for name, values, allowed in (
             ("optimizers", optimizers, OPTIMIZERS),
             ("schedules", schedules, SCHEDULES),
@@ -143,7 +130,7 @@ class ZooHyperModel(keras_tuner.HyperModel):
         model = self.spec.build(**architecture)
         learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log")
         weight_decay = hp.Float("weight_decay", 1e-6, 1e-2, sampling="log")
-        schedule = make_schedule(
+        schedule = learning_rate_schedule(
             hp.Choice("schedule", list(self.schedules)), learning_rate, self.total_steps
         )
         optimizer = make_optimizer(
@@ -172,3 +159,131 @@ def hypermodel(name: str, total_steps: int | None = None, **fixed) -> ZooHyperMo
     ```
     """
     return ZooHyperModel(name, total_steps=total_steps, fixed=fixed)
+
+
+TUNERS = ("hyperband", "bayesian", "random")
+
+
+def _is_chief_tuner() -> bool:
+    return os.environ.get("KERASTUNER_TUNER_ID", "chief") == "chief"
+
+
+def tune(
+    model: str,
+    directory: str = "artifacts/tune",
+    tuner: str = "hyperband",
+    max_trials: int = 10,
+    epochs: int = 10,
+    project_name: str | None = None,
+    overwrite: bool = False,
+    data=None,
+    validation_data=None,
+    label: str = "label",
+    features: str | None = None,
+    batch_size: int = 32,
+    seed: int = 0,
+    mixed_precision: str | None = None,
+    verbose: int = 1,
+    **fixed,
+) -> dict | None:
+    """Searches a registered model's architecture and training components with KerasTuner.
+
+    The search resumes from `directory/project_name` when it exists (KerasTuner's own state),
+    unless `overwrite`. For distributed tuning, start one chief and several workers with
+    KerasTuner's environment variables (`KERASTUNER_TUNER_ID`, `KERASTUNER_ORACLE_IP`,
+    `KERASTUNER_ORACLE_PORT`) and the same arguments; the chief runs the oracle and, when the
+    search ends, saves the best model.
+
+    Args:
+        model: a registered model name whose family declares a `search_space`.
+        directory: where KerasTuner keeps its trials. Defaults to `"artifacts/tune"`.
+        tuner: `"hyperband"`, `"bayesian"` or `"random"`. Defaults to `"hyperband"`.
+        max_trials: trials for the Bayesian and random tuners (Hyperband sizes its own brackets
+            from `epochs`). Defaults to `10`.
+        epochs: epochs per trial (Hyperband's `max_epochs`). Defaults to `10`.
+        project_name: subdirectory of the search. Defaults to `f"{model}_{tuner}"`.
+        overwrite: start afresh instead of resuming. Defaults to `False`.
+        data, validation_data, label, features, batch_size, seed, mixed_precision: as in
+            `zoo.train.TrainConfig`; without `data`, the built-in digits.
+        verbose: KerasTuner verbosity. Defaults to `1`.
+        **fixed: hyperparameters pinned to a value, e.g. `optimizer="adamw"`.
+
+    Returns:
+        On the chief: the best hyperparameters, the best score and the saved model's path.
+        On a worker: `None`.
+
+    Example:
+
+    ```python
+    best = tune("mlp_digits", tuner="random", max_trials=5, epochs=5)
+    print(best["hyperparameters"])
+    ```
+    """
+    check_choice("tuner", tuner, TUNERS)
+    check_positive_int("max_trials", max_trials)
+    if data is not None and validation_data is None:
+        raise ValueError(
+            "Tuning on TFRecords needs `validation_data` for the objective. "
+            "Received: validation_data=None"
+        )
+    config = TrainConfig(
+        model=model,
+        data=data,
+        validation_data=validation_data,
+        label=label,
+        features=features,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        mixed_precision=mixed_precision,
+    )
+    seed_everything(seed, deterministic_ops=False)
+    previous_policy = keras.config.dtype_policy()
+    set_mixed_precision(mixed_precision)
+    try:
+        input_shape = registry.create(model, **model_overrides(model, fixed)).input_shape[1:]
+        train_data, validation = load_datasets(config, input_shape)
+        steps_per_epoch = int(train_data.cardinality())
+        total_steps = steps_per_epoch * epochs if steps_per_epoch > 0 else None
+        hypermodel = ZooHyperModel(model, total_steps=total_steps, fixed=fixed)
+        project_name = project_name or f"{model}_{tuner}"
+        common = {
+            "objective": "val_accuracy",
+            "directory": directory,
+            "project_name": project_name,
+            "overwrite": overwrite,
+            "seed": seed,
+        }
+        if tuner == "hyperband":
+            search = keras_tuner.Hyperband(hypermodel, max_epochs=epochs, factor=3, **common)
+        elif tuner == "bayesian":
+            search = keras_tuner.BayesianOptimization(hypermodel, max_trials=max_trials, **common)
+        else:
+            search = keras_tuner.RandomSearch(hypermodel, max_trials=max_trials, **common)
+        search.search(
+            train_data, validation_data=validation, epochs=epochs, verbose=verbose, shuffle=False
+        )
+        if not _is_chief_tuner():
+            return None
+        best_hp = search.get_best_hyperparameters(1)[0]
+        best_trial = search.oracle.get_best_trials(1)[0]
+        best_model = search.get_best_models(1)[0]
+        project_dir = os.path.join(directory, project_name)
+        model_path = os.path.join(project_dir, "best_model.keras")
+        best_model.save(model_path)
+        result = {
+            "hyperparameters": best_hp.values,
+            "score": best_trial.score,
+            "trials": len(search.oracle.trials),
+            "model_path": model_path,
+        }
+        with open(os.path.join(project_dir, "best.json"), "w") as f:
+            json.dump(result, f, indent=2, default=str)
+        write_run_record(
+            os.path.join(project_dir, "run.json"),
+            {**dataclasses.asdict(config), "tuner": tuner, "max_trials": max_trials, **fixed},
+            seed=seed,
+        )
+        return result
+    finally:
+        keras.config.set_dtype_policy(previous_policy)

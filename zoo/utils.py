@@ -13,6 +13,8 @@ import sys
 import keras
 import tensorflow as tf
 
+from layers.validation import check_non_negative_int
+
 _RECORDED_PACKAGES = (
     "keras-zoo",
     "tensorflow",
@@ -43,8 +45,7 @@ def seed_everything(seed: int, deterministic_ops: bool = True) -> None:
     model = zoo.create("cnn_digits")
     ```
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"`seed` must be a non-negative integer. Received: seed={seed!r}")
+    check_non_negative_int("seed", seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
     keras.utils.set_random_seed(seed)
     if deterministic_ops:

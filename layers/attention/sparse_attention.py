@@ -5,20 +5,47 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from layers.validation import check_bool, check_choice, check_positive_int, check_rate
+
 PATTERNS = ("strided", "fixed", "local")
 # Logits of disallowed pairs; finite so a row with no allowed key gives no NaN.
 _MASKED_LOGIT = -1e9
 
 
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-    return value
+def _static_shape(tensor) -> tuple:
+    return tuple(None if d is None else int(d) for d in tensor.shape)
+
+
+def _check_sequence_shape(name: str, shape) -> tuple:
+    """`shape` is `(batch, length, features)` with `features` known; returns it as a tuple."""
+    shape = tuple(shape)
+    if len(shape) != 3 or shape[-1] is None:
+        raise ValueError(
+            f"`{name}` must be shaped (batch, length, features) with a known feature size. "
+            f"Received: {name}.shape={shape}"
+        )
+    return shape
+
+
+def _check_same_length(shapes: dict) -> None:
+    """The pattern relates position `i` of the queries to position `j` of the keys: both
+    sequences must have the same length (where it is known before running)."""
+    lengths = {name: shape[1] for name, shape in shapes.items() if shape[1] is not None}
+    batches = {name: shape[0] for name, shape in shapes.items() if shape[0] is not None}
+    for what, sizes in (("length", lengths), ("batch size", batches)):
+        if len(set(sizes.values())) > 1:
+            received = ", ".join(f"{name}.shape={shapes[name]}" for name in shapes)
+            raise ValueError(
+                f"SparseAttention needs `query`, `value` and `key` of the same {what}: its "
+                "pattern pairs query position i with key position j of one sequence, so "
+                "cross-attention to a sequence of another length is not defined. "
+                f"Received: {received}"
+            )
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
 class SparseAttention(keras.layers.Layer):
-    """Multi-head self-attention over a factorised sparse pattern, computed block by block.
+    """Multi-head attention over a factorised sparse pattern, computed block by block.
 
     With block length `l = block_size`, query position `i` attends to key position `j` when:
 
@@ -39,8 +66,13 @@ class SparseAttention(keras.layers.Layer):
     `"fixed"` and `3 * length * l` for `"local"`: with `l` near `sqrt(length)` (the paper's
     choice) the first two grow as `length ** 1.5`, and `"local"` grows linearly.
 
-    The projections have the shapes of `keras.layers.MultiHeadAttention`'s, so its weights can
-    be copied over. Attention logits and softmax are computed in float32.
+    It is called like `keras.layers.MultiHeadAttention`: `layer(x)` and `layer(x, x)` are
+    self-attention, `layer(query, value)` or `layer(query, value, key)` attend from `query` to
+    another sequence. The pattern pairs query position `i` with key position `j`, so the other
+    sequence must have the same length (and batch size) as `query`; its feature size may
+    differ. Sequences of any length are accepted: the last block is padded internally. The
+    projections have the shapes of `keras.layers.MultiHeadAttention`'s, so its weights can be
+    copied over. Attention logits and softmax are computed in float32.
 
     Args:
         num_heads: number of attention heads.
@@ -59,8 +91,14 @@ class SparseAttention(keras.layers.Layer):
         **kwargs: `name`, `dtype` and the other `keras.layers.Layer` arguments.
 
     Call arguments:
-        inputs: a tensor shaped `(batch, length, features)`; the output has the same shape.
-        padding_mask: optional `(batch, length)` booleans or 0/1 integers, true for real tokens.
+        query: a tensor shaped `(batch, length, features)`; the output has the same shape.
+        value: optional `(batch, length, value_features)` tensor attended to, with `query`'s
+            batch size and length. Defaults to `query` (self-attention).
+        key: optional `(batch, length, key_features)` tensor the queries are scored against.
+            Defaults to `value`.
+        padding_mask: optional `(batch, length)` booleans or 0/1 integers over the keys, true
+            for real tokens. Unlike `MultiHeadAttention`'s `attention_mask`, it is never
+            `length x length`.
         training: whether dropout is active.
 
     Example:
@@ -68,6 +106,7 @@ class SparseAttention(keras.layers.Layer):
     ```python
     attention = SparseAttention(num_heads=4, key_dim=32, pattern="strided", block_size=64)
     y = attention(x, padding_mask=mask)  # x: (batch, 4096, 128)
+    y = attention(x, x, padding_mask=mask)  # the same, called as MultiHeadAttention is
     ```
 
     Reference:
@@ -90,16 +129,14 @@ class SparseAttention(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.num_heads = _positive_int("num_heads", num_heads)
-        self.key_dim = _positive_int("key_dim", key_dim)
-        if pattern not in PATTERNS:
-            raise ValueError(f"`pattern` must be one of {PATTERNS}. Received: pattern={pattern!r}")
-        self.pattern = pattern
-        self.block_size = _positive_int("block_size", block_size)
+        self.num_heads = check_positive_int("num_heads", num_heads)
+        self.key_dim = check_positive_int("key_dim", key_dim)
+        self.pattern = check_choice("pattern", pattern, PATTERNS)
+        self.block_size = check_positive_int("block_size", block_size)
         if pattern == "fixed":
             if summary_size is None:
                 summary_size = max(1, block_size // 16)
-            _positive_int("summary_size", summary_size)
+            check_positive_int("summary_size", summary_size)
             if summary_size > block_size:
                 raise ValueError(
                     f"`summary_size` must be at most `block_size` ({block_size}). "
@@ -111,17 +148,9 @@ class SparseAttention(keras.layers.Layer):
                 f"summary_size={summary_size!r} with pattern={pattern!r}"
             )
         self.summary_size = summary_size
-        for name, value in (("causal", causal), ("use_bias", use_bias)):
-            if not isinstance(value, bool):
-                raise TypeError(f"`{name}` must be a bool. Received: {name}={value!r}")
-        self.causal = causal
-        self.use_bias = use_bias
-        if (
-            isinstance(dropout, bool)
-            or not isinstance(dropout, int | float)
-            or not 0 <= dropout < 1
-        ):
-            raise ValueError(f"`dropout` must be a float in [0, 1). Received: dropout={dropout!r}")
+        self.causal = check_bool("causal", causal)
+        self.use_bias = check_bool("use_bias", use_bias)
+        check_rate("dropout", dropout)
         self.dropout = dropout
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
@@ -138,26 +167,65 @@ class SparseAttention(keras.layers.Layer):
             name=name,
         )
 
-    def build(self, input_shape):
-        if len(input_shape) != 3 or input_shape[-1] is None:
+    def build(self, query_shape, value_shape=None, key_shape=None):
+        if value_shape is None and key_shape is not None:
             raise ValueError(
-                "SparseAttention expects inputs shaped (batch, length, features) with a known "
-                f"feature size. Received: input_shape={input_shape}"
+                f"`key` needs `value` as well. Received: value=None, key.shape={key_shape}"
             )
-        features = input_shape[-1]
+        query_shape = _check_sequence_shape("query", query_shape)
+        value_shape = query_shape if value_shape is None else value_shape
+        value_shape = _check_sequence_shape("value", value_shape)
+        key_shape = _check_sequence_shape("key", value_shape if key_shape is None else key_shape)
+        _check_same_length({"query": query_shape, "value": value_shape, "key": key_shape})
         heads = (None, self.num_heads, self.key_dim)
         self.query_dense = self._projection("query", "abc,cde->abde", heads, "de")
         self.key_dense = self._projection("key", "abc,cde->abde", heads, "de")
         self.value_dense = self._projection("value", "abc,cde->abde", heads, "de")
         self.output_dense = self._projection(
-            "attention_output", "abcd,cde->abe", (None, features), "e"
+            "attention_output", "abcd,cde->abe", (None, query_shape[-1]), "e"
         )
-        for dense in (self.query_dense, self.key_dense, self.value_dense):
-            dense.build(input_shape)
-        self.output_dense.build((*input_shape[:2], self.num_heads, self.key_dim))
+        self.query_dense.build(query_shape)
+        self.key_dense.build(key_shape)
+        self.value_dense.build(value_shape)
+        self.output_dense.build((*query_shape[:2], self.num_heads, self.key_dim))
 
-    def call(self, inputs, padding_mask=None, training=None):
-        batch, length = ops.shape(inputs)[0], ops.shape(inputs)[1]
+    def _check_inputs(self, query, value, key, padding_mask) -> None:
+        shapes = {}
+        for name, tensor, dense in (
+            ("query", query, self.query_dense),
+            ("value", value, self.value_dense),
+            ("key", key, self.key_dense),
+        ):
+            shape = _check_sequence_shape(name, _static_shape(tensor))
+            features = dense.kernel.shape[0]
+            if shape[-1] != features:
+                raise ValueError(
+                    f"`{name}` must have {features} features, the size this layer was built "
+                    f"with. Received: {name}.shape={shape}"
+                )
+            shapes[name] = shape
+        _check_same_length(shapes)
+        if padding_mask is not None:
+            mask_shape = _static_shape(padding_mask)
+            expected = shapes["key"][:2]
+            if len(mask_shape) != 2 or any(
+                got is not None and want is not None and got != want
+                for got, want in zip(mask_shape, expected, strict=True)
+            ):
+                raise ValueError(
+                    "`padding_mask` must be shaped (batch, length) like the keys, "
+                    f"{expected}. Received: padding_mask.shape={mask_shape}"
+                )
+
+    def call(self, query, value=None, key=None, padding_mask=None, training=None):
+        if value is None and key is not None:
+            raise ValueError(
+                f"`key` needs `value` as well. Received: value=None, key.shape={key.shape}"
+            )
+        value = query if value is None else value
+        key = value if key is None else key
+        self._check_inputs(query, value, key, padding_mask)
+        batch, length = ops.shape(query)[0], ops.shape(query)[1]
         block = self.block_size
         num_blocks = (length + block - 1) // block
         padded_length = num_blocks * block
@@ -168,9 +236,9 @@ class SparseAttention(keras.layers.Layer):
             return ops.reshape(x, (batch, self.num_heads, num_blocks, block, self.key_dim))
 
         scale = 1.0 / float(self.key_dim) ** 0.5
-        query = to_blocks(self.query_dense(inputs) * ops.cast(scale, self.compute_dtype))
-        key = to_blocks(self.key_dense(inputs))
-        value = to_blocks(self.value_dense(inputs))
+        query = to_blocks(self.query_dense(query) * ops.cast(scale, self.compute_dtype))
+        key = to_blocks(self.key_dense(key))
+        value = to_blocks(self.value_dense(value))
 
         if padding_mask is None:
             valid = ops.ones((batch, length), "bool")
@@ -278,8 +346,8 @@ class SparseAttention(keras.layers.Layer):
             parts.append(padded[tuple(index)])
         return ops.concatenate(parts, axis=axis + 1)
 
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
+    def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
+        return tuple(query_shape)
 
     def get_config(self):
         return {

@@ -5,21 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from layers.bayesian.posterior import BayesianLayer
-
-
-def _int_pair(name: str, value) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
-    if (
-        not isinstance(pair, tuple | list)
-        or len(pair) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in pair)
-    ):
-        raise ValueError(
-            f"`{name}` must be a positive integer or a pair of positive integers. "
-            f"Received: {name}={value!r}"
-        )
-    return tuple(pair)
+from layers.bayesian.posterior import DEFAULT_KL_WEIGHT, DEFAULT_POSTERIOR_SCALE, BayesianLayer
+from layers.validation import check_choice, check_int_pair, check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
@@ -45,9 +32,10 @@ class Conv2DFlipout(BayesianLayer):
         bias_initializer: initializer of the posterior mean of the bias. Defaults to `"zeros"`.
         prior: the weight prior: `None` or `"normal"` (standard normal), `"scale_mixture"`,
             or a `NormalPrior` / `ScaleMixturePrior`. Defaults to `None`.
-        kl_weight: factor on the KL term added to `layer.losses`; set it to
-            `1 / num_training_examples` (the loss is then the negative ELBO per example).
-            Defaults to `1.0`.
+        kl_weight: factor on the KL term added to `layer.losses`. Set it to `1 / N` for `N`
+            training examples: Keras averages the data loss over examples, so the training
+            loss is then the negative ELBO per example, `NLL + KL / N`. Defaults to `1e-4`,
+            i.e. `N = 10_000`.
         posterior_scale_init: initial posterior standard deviation of every weight.
             Defaults to `0.01`.
         deterministic: use the posterior mean instead of sampling; `call(...,
@@ -84,8 +72,8 @@ class Conv2DFlipout(BayesianLayer):
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         prior=None,
-        kl_weight: float = 1.0,
-        posterior_scale_init: float = 0.01,
+        kl_weight: float = DEFAULT_KL_WEIGHT,
+        posterior_scale_init: float = DEFAULT_POSTERIOR_SCALE,
         deterministic: bool = False,
         seed: int | None = None,
         **kwargs,
@@ -98,15 +86,11 @@ class Conv2DFlipout(BayesianLayer):
             seed=seed,
             **kwargs,
         )
-        if isinstance(filters, bool) or not isinstance(filters, int) or filters <= 0:
-            raise ValueError(f"`filters` must be a positive integer. Received: filters={filters!r}")
-        self.filters = filters
-        self.kernel_size = _int_pair("kernel_size", kernel_size)
-        self.strides = _int_pair("strides", strides)
-        self.dilation_rate = _int_pair("dilation_rate", dilation_rate)
-        if padding not in ("valid", "same"):
-            raise ValueError(f"`padding` must be 'valid' or 'same'. Received: padding={padding!r}")
-        self.padding = padding
+        self.filters = check_positive_int("filters", filters)
+        self.kernel_size = check_int_pair("kernel_size", kernel_size)
+        self.strides = check_int_pair("strides", strides)
+        self.dilation_rate = check_int_pair("dilation_rate", dilation_rate)
+        self.padding = check_choice("padding", padding, ("valid", "same"))
         self.activation = keras.activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)

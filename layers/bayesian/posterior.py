@@ -13,9 +13,13 @@ import keras
 from keras import ops
 
 from layers.bayesian.priors import get_prior
+from layers.validation import check_bool, check_optional_seed
 
 # Keeps the scale away from zero so that log-densities in the KL stay finite.
 MIN_SCALE = 1e-6
+# The ELBO weight of the KL for N = 10,000 training examples (`1 / N`): see `BayesianLayer`.
+DEFAULT_KL_WEIGHT = 1e-4
+DEFAULT_POSTERIOR_SCALE = 0.01
 
 
 def untransformed_scale(scale: float) -> float:
@@ -39,13 +43,23 @@ class BayesianLayer(keras.layers.Layer):
     The posterior variables opt out of Keras' autocasting so that `call` reads them in float32:
     the KL is a sum over every weight and would overflow float16 under `mixed_float16`. The
     sampled weights are cast to the compute dtype once, just before they meet the inputs.
+
+    **The KL weight and the dataset size.** Variational inference maximises the ELBO,
+    `E_q[log p(data | w)] - KL(q || prior)`. Keras averages the data loss over the examples of
+    a batch and adds `layer.losses` to it, so the training loss is the negative ELBO divided by
+    the number of training examples `N`, `mean NLL + KL / N`, exactly when
+    `kl_weight = 1 / N`. With `loss="mse"`, which is `2 s^2` times the Gaussian NLL for a noise
+    standard deviation `s` (plus a constant), the matching weight is `2 s^2 / N`. A weight far
+    above that lets the KL swamp the data term: the posterior falls back to the prior and the
+    predictions to noise (a weight of `1.0` does this below millions of examples). The default,
+    `1e-4`, is `1 / N` for `N = 10_000`; set your own from the size of your training set.
     """
 
     def __init__(
         self,
         prior=None,
-        kl_weight: float = 1.0,
-        posterior_scale_init: float = 0.01,
+        kl_weight: float = DEFAULT_KL_WEIGHT,
+        posterior_scale_init: float = DEFAULT_POSTERIOR_SCALE,
         deterministic: bool = False,
         seed: int | None = None,
         **kwargs,
@@ -57,14 +71,8 @@ class BayesianLayer(keras.layers.Layer):
         self.posterior_scale_init = check_number(
             "posterior_scale_init", posterior_scale_init, MIN_SCALE, low_inclusive=False
         )
-        if not isinstance(deterministic, bool):
-            raise TypeError(
-                f"`deterministic` must be a bool. Received: deterministic={deterministic!r}"
-            )
-        self.deterministic = deterministic
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(f"`seed` must be an integer or None. Received: seed={seed!r}")
-        self.seed = seed
+        self.deterministic = check_bool("deterministic", deterministic)
+        self.seed = check_optional_seed("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def add_posterior(self, name: str, shape, loc_initializer) -> None:

@@ -9,13 +9,9 @@ import keras
 import tensorflow_probability as tfp
 from keras import ops
 
+from layers.validation import check_positive_float, check_unit_interval
+
 tfd = tfp.distributions
-
-
-def _check_positive(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ValueError(f"`{name}` must be a positive number. Received: {name}={value!r}")
-    return float(value)
 
 
 class Prior:
@@ -72,7 +68,7 @@ class NormalPrior(Prior):
         if isinstance(loc, bool) or not isinstance(loc, int | float) or not math.isfinite(loc):
             raise ValueError(f"`loc` must be a finite number. Received: loc={loc!r}")
         self.loc = float(loc)
-        self.scale = _check_positive("scale", scale)
+        self.scale = check_positive_float("scale", scale)
 
     def distribution(self) -> tfd.Distribution:
         return tfd.Normal(self.loc, self.scale)
@@ -113,18 +109,11 @@ class ScaleMixturePrior(Prior):
         scale_1: float = 1.0,
         scale_2: float = math.exp(-6.0),
     ):
-        if (
-            isinstance(mixture_weight, bool)
-            or not isinstance(mixture_weight, int | float)
-            or not 0.0 < mixture_weight < 1.0
-        ):
-            raise ValueError(
-                "`mixture_weight` must be a number in (0, 1). "
-                f"Received: mixture_weight={mixture_weight!r}"
-            )
-        self.mixture_weight = float(mixture_weight)
-        self.scale_1 = _check_positive("scale_1", scale_1)
-        self.scale_2 = _check_positive("scale_2", scale_2)
+        self.mixture_weight = check_unit_interval(
+            "mixture_weight", mixture_weight, include_low=False, include_high=False
+        )
+        self.scale_1 = check_positive_float("scale_1", scale_1)
+        self.scale_2 = check_positive_float("scale_2", scale_2)
 
     def distribution(self) -> tfd.Distribution:
         return tfd.MixtureSameFamily(

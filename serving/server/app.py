@@ -8,11 +8,13 @@ import signal
 import sys
 import threading
 
+from layers.validation import check_int_in_range, check_positive_int
 from serving.server.models import ModelManager
 from serving.server.rest import make_http_server
 
 READY_PREFIX = "SERVING "
 DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024
+MAX_PORT = 65535
 
 
 def serve(
@@ -30,13 +32,10 @@ def serve(
     `SERVING {"rest": "http://HOST:PORT", "grpc": "HOST:PORT" or null}` to stdout (how
     `local_server` learns the ports when 0 asked for free ones).
     """
-    for arg, value in (("port", port), ("grpc_port", grpc_port)):
-        if value is not None and not (isinstance(value, int) and 0 <= value <= 65535):
-            raise ValueError(f"`{arg}` must be a port number 0-65535. Received: {arg}={value!r}")
-    if not isinstance(max_request_bytes, int) or max_request_bytes < 1:
-        raise ValueError(
-            f"`max_request_bytes` must be a positive integer. Received: {max_request_bytes!r}"
-        )
+    check_int_in_range("port", port, 0, MAX_PORT)
+    if grpc_port is not None:
+        check_int_in_range("grpc_port", grpc_port, 0, MAX_PORT)
+    check_positive_int("max_request_bytes", max_request_bytes)
     manager = ModelManager(base_dir, poll_interval=poll_interval, version_policy=version_policy)
     manager.start()
     http_server = make_http_server(manager, host, port, max_request_bytes)

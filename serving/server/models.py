@@ -18,6 +18,7 @@ from typing import Any
 import tensorflow as tf
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
+from layers.validation import check_positive_float
 from serving.errors import ServingError, not_found
 from serving.export import DEFAULT_SIGNATURE, list_versions
 from serving.server.signature import Signature
@@ -123,8 +124,7 @@ class ModelManager:
             raise FileNotFoundError(
                 f"`base_dir` must be an existing directory. Received: {base_dir}"
             )
-        if not poll_interval > 0:
-            raise ValueError(f"`poll_interval` must be positive. Received: {poll_interval!r}")
+        check_positive_float("poll_interval", poll_interval)
         if version_policy not in VERSION_POLICIES:
             raise ValueError(
                 f"`version_policy` must be one of {VERSION_POLICIES}. Received: {version_policy!r}"

@@ -35,15 +35,20 @@ def pattern_mask(pattern, length, block, summary=None, causal=False):
     return allowed
 
 
-def dense_attention_reference(x, query, key, value, output, allowed, padding_mask):
+def dense_attention_reference(
+    x, query, key, value, output, allowed, padding_mask, x_value=None, x_key=None
+):
     """Masked multi-head softmax attention over the full length x length score matrix.
 
     `query`, `key`, `value`, `output` are (kernel, bias) pairs with keras MultiHeadAttention's
-    shapes. A query with no allowed key gets a zero attention output.
+    shapes. `x` is the query sequence; `x_value` defaults to `x` and `x_key` to `x_value`. A
+    query with no allowed key gets a zero attention output.
     """
+    x_value = x if x_value is None else x_value
+    x_key = x_value if x_key is None else x_key
     q = np.einsum("blc,chd->blhd", x, query[0]) + query[1]
-    k = np.einsum("blc,chd->blhd", x, key[0]) + key[1]
-    v = np.einsum("blc,chd->blhd", x, value[0]) + value[1]
+    k = np.einsum("blc,chd->blhd", x_key, key[0]) + key[1]
+    v = np.einsum("blc,chd->blhd", x_value, value[0]) + value[1]
     scores = np.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(q.shape[-1])
     mask = allowed[None, None] & padding_mask[:, None, None, :].astype(bool)
     scores = np.where(mask, scores, -np.inf)
@@ -157,8 +162,90 @@ def test_sparse_attention_errors():
         SparseAttention(2, 4, pattern="fixed", block_size=8, summary_size=9)
     with pytest.raises(ValueError, match="dropout=1.5"):
         SparseAttention(2, 4, dropout=1.5)
-    with pytest.raises(ValueError, match="input_shape"):
+    with pytest.raises(ValueError, match=r"query\.shape=\(2, 3\)"):
         SparseAttention(2, 4)(np.zeros((2, 3), "float32"))
+
+
+def test_sparse_attention_called_as_multi_head_attention():
+    """`layer(x, x)` is self-attention, as for keras.layers.MultiHeadAttention."""
+    x = RNG.normal(size=(2, 10, 8)).astype("float32")
+    layer = SparseAttention(num_heads=2, key_dim=16)  # block_size 128 > length: one block
+    together = layer(x, x)
+    np.testing.assert_array_equal(together, layer(x))
+    padding = np.ones((2, 10), bool)
+    padding[1, 7:] = False
+    mha = keras.layers.MultiHeadAttention(num_heads=2, key_dim=16)
+    mha(x, x)
+    mha.set_weights(layer.get_weights())
+    np.testing.assert_allclose(
+        layer(x, x, padding_mask=padding),
+        mha(x, x, attention_mask=padding[:, None, :]),
+        atol=1e-5,
+    )
+
+
+@pytest.mark.parametrize("with_key", [False, True])
+def test_sparse_cross_attention_matches_dense_reference(with_key):
+    """Queries from one sequence, keys and values from another of the same length."""
+    length, block = 11, 3
+    x = RNG.normal(size=(2, length, 6)).astype("float32")
+    other = RNG.normal(size=(2, length, 5)).astype("float32")
+    keys = RNG.normal(size=(2, length, 4)).astype("float32") if with_key else None
+    padding = np.ones((2, length), "int32")
+    padding[0, -2:] = 0
+    layer = SparseAttention(
+        num_heads=2, key_dim=3, block_size=block, causal=True, bias_initializer="random_normal"
+    )
+    args = (x, other, keys) if with_key else (x, other)
+    got = layer(*args, padding_mask=padding)
+    assert got.shape == x.shape
+    allowed = pattern_mask("strided", length, block, causal=True)
+    expected = dense_attention_reference(
+        x, *sparse_projections(layer), allowed, padding, x_value=other, x_key=keys
+    )
+    np.testing.assert_allclose(got, expected, atol=2e-5, rtol=1e-4)
+
+
+def test_sparse_cross_attention_saves_and_loads(tmp_path):
+    query = keras.Input((9, 6))
+    value = keras.Input((9, 5))
+    outputs = SparseAttention(2, 4, pattern="local", block_size=4)(query, value)
+    model = keras.Model([query, value], outputs)
+    data = [RNG.normal(size=(2, 9, 6)), RNG.normal(size=(2, 9, 5))]
+    path = tmp_path / "cross.keras"
+    model.save(path)
+    np.testing.assert_allclose(keras.saving.load_model(path)(data), model(data), atol=1e-6)
+
+
+def test_sparse_attention_builds_from_a_single_input_shape():
+    """Build configs saved before the (query, value, key) call still rebuild the layer."""
+    layer = SparseAttention(2, 4)
+    layer.build_from_config({"input_shape": (None, 10, 8)})
+    assert [tuple(w.shape) for w in layer.weights[::2]] == [(8, 2, 4)] * 3 + [(2, 4, 8)]
+    assert layer(np.zeros((1, 13, 8), "float32")).shape == (1, 13, 8)
+
+
+def test_sparse_attention_input_errors():
+    x = np.zeros((2, 10, 8), "float32")
+    with pytest.raises(ValueError, match=r"same length.*value\.shape=\(2, 7, 8\)"):
+        SparseAttention(2, 4)(x, x[:, :7])
+    with pytest.raises(ValueError, match=r"same batch size.*key\.shape=\(1, 10, 8\)"):
+        SparseAttention(2, 4)(x, x, x[:1])
+    with pytest.raises(ValueError, match=r"value\.shape=\(2, 10\)"):
+        SparseAttention(2, 4)(x, x[..., 0])
+    with pytest.raises(ValueError, match="Received: value=None"):
+        SparseAttention(2, 4)(x, key=x)
+    layer = SparseAttention(2, 4)
+    layer(x)
+    # After building: another length, feature size or mask shape.
+    with pytest.raises(ValueError, match=r"same length.*value\.shape=\(2, 3, 8\)"):
+        layer(x, x[:, :3])
+    with pytest.raises(ValueError, match=r"8 features.*value\.shape=\(2, 10, 5\)"):
+        layer(x, np.zeros((2, 10, 5), "float32"))
+    with pytest.raises(ValueError, match=r"padding_mask\.shape=\(2, 10, 8\)"):
+        layer(x, padding_mask=x)
+    with pytest.raises(ValueError, match=r"padding_mask\.shape=\(2, 9\)"):
+        layer(x, padding_mask=np.ones((2, 9), bool))
 
 
 # ----------------------------------------------------------------------------- ACT

@@ -1,10 +1,15 @@
-"""Metric-learning losses: NumPy references (TFA's algorithms, SimCLR), the harness, training."""
+"""Losses: NumPy references (TFA's algorithms, SimCLR, Szegedy et al.), the harness, training."""
 
 import keras
 import numpy as np
 import pytest
 
-from layers.losses import ContrastiveLoss, NTXentLoss, TripletLoss
+from layers.losses import (
+    ContrastiveLoss,
+    NTXentLoss,
+    SparseLabelSmoothingCrossentropy,
+    TripletLoss,
+)
 from tests import harness
 
 # --------------------------------------------------------------------------------------------
@@ -302,3 +307,90 @@ def test_nt_xent_trains():
     model = keras.Model([a, b], paired)
     targets = np.zeros(len(x), "float32")
     _losses_fall(model, [view_a, view_b], targets, NTXentLoss(0.2), epochs=20, learning_rate=0.02)
+
+
+# --------------------------------------------------------------------------------------------
+# SparseLabelSmoothingCrossentropy: class ids or the probability labels of MixUp/CutMix.
+# --------------------------------------------------------------------------------------------
+
+SMOOTHING_RNG = np.random.default_rng(0)
+LOGITS = SMOOTHING_RNG.normal(size=(6, 4)).astype("float32")
+CLASS_IDS = np.array([0, 3, 1, 2, 2, 0])
+MIXED = np.array(
+    [
+        [0.7, 0.3, 0.0, 0.0],
+        [0.0, 0.0, 0.4, 0.6],
+        [0.0, 1.0, 0.0, 0.0],
+        [0.2, 0.0, 0.8, 0.0],
+        [0.5, 0.0, 0.0, 0.5],
+        [0.1, 0.1, 0.1, 0.7],
+    ],
+    "float32",
+)
+
+
+def reference_smoothed_loss(targets, logits, smoothing, from_logits=True):
+    """Szegedy et al.'s smoothed cross-entropy, mean over the batch, in NumPy."""
+    num_classes = logits.shape[-1]
+    targets = (1 - smoothing) * targets + smoothing / num_classes
+    if from_logits:
+        shifted = logits - logits.max(-1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+    else:
+        log_p = np.log(logits / logits.sum(-1, keepdims=True))
+    return float(-(targets * log_p).sum(-1).mean())
+
+
+def test_smoothing_loss_on_probability_labels_matches_numpy_and_passes_harness():
+    expected = reference_smoothed_loss(MIXED, LOGITS, 0.1)
+    harness.run_loss_test(
+        SparseLabelSmoothingCrossentropy,
+        {"label_smoothing": 0.1, "from_logits": True},
+        MIXED,
+        LOGITS,
+        expected=expected,
+    )
+
+
+@pytest.mark.parametrize("shape", [(6,), (6, 1)])
+def test_smoothing_loss_on_class_ids_matches_numpy_and_one_hot(shape):
+    loss = SparseLabelSmoothingCrossentropy(0.2)
+    one_hot = np.eye(4, dtype="float32")[CLASS_IDS]
+    expected = reference_smoothed_loss(one_hot, LOGITS, 0.2)
+    np.testing.assert_allclose(float(loss(CLASS_IDS.reshape(shape), LOGITS)), expected, rtol=1e-5)
+    np.testing.assert_allclose(float(loss(one_hot, LOGITS)), expected, rtol=1e-5)
+
+
+def test_smoothing_loss_on_probabilities_from_softmax_outputs():
+    probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(LOGITS))
+    loss = SparseLabelSmoothingCrossentropy(0.1, from_logits=False)
+    expected = reference_smoothed_loss(MIXED, probabilities, 0.1, from_logits=False)
+    np.testing.assert_allclose(float(loss(MIXED, probabilities)), expected, rtol=1e-5)
+
+
+def test_smoothing_loss_rejects_labels_of_another_width_and_bad_smoothing():
+    with pytest.raises(ValueError, match=r"Received: labels of shape \(6, 3\)"):
+        SparseLabelSmoothingCrossentropy(0.1)(MIXED[:, :3], LOGITS)
+    with pytest.raises(ValueError, match="label_smoothing=1.0"):
+        SparseLabelSmoothingCrossentropy(1.0)
+
+
+def test_smoothing_loss_saved_before_the_move_still_loads():
+    # What `serialize_keras_object` wrote when the class lived in zoo/vision/task.py: the
+    # registered name, not the module, finds the class.
+    saved = {
+        "module": "zoo.vision.task",
+        "class_name": "SparseLabelSmoothingCrossentropy",
+        "config": {
+            "name": "sparse_label_smoothing_crossentropy",
+            "reduction": "sum_over_batch_size",
+            "label_smoothing": 0.2,
+            "from_logits": False,
+        },
+        "registered_name": "keras_zoo>SparseLabelSmoothingCrossentropy",
+    }
+    for module in ("zoo.vision.task", "no_such_module"):
+        loss = keras.saving.deserialize_keras_object({**saved, "module": module})
+        assert type(loss) is SparseLabelSmoothingCrossentropy
+        assert (loss.label_smoothing, loss.from_logits) == (0.2, False)
+    assert keras.saving.serialize_keras_object(loss)["registered_name"] == saved["registered_name"]

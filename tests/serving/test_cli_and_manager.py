@@ -1,30 +1,23 @@
-"""The `serve` command's arguments, and the model manager's handling of broken versions."""
+"""`python -m serving` (the process `local_server` starts), and the model manager's handling of
+broken versions. The `zoo export` / `zoo serve` commands are tested in tests/zoo/test_cli.py."""
 
-import argparse
 import os
 
 import numpy as np
 import pytest
 
 import serving
-from serving.cli import add_export_command, add_serve_command, main
+from serving.__main__ import main
 from serving.server import ModelManager
 
 
-def test_add_serve_command_parses_and_validates(tmp_path):
-    parser = argparse.ArgumentParser(prog="zoo")
-    add_serve_command(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["serve", str(tmp_path), "--grpc-port", "8500"])
-    assert (args.port, args.grpc_port, args.host) == (8501, 8500, "127.0.0.1")
-    assert args.poll_interval == 1.0 and args.version_policy == "latest"
-    assert callable(args.handler)
-    missing = parser.parse_args(["serve", str(tmp_path / "nope")])
-    with pytest.raises(FileNotFoundError, match="nope"):
-        missing.handler(missing)
-    bad = parser.parse_args(["serve", str(tmp_path), "--poll-interval", "0"])
-    with pytest.raises(ValueError, match="--poll-interval must be positive. Received: 0.0"):
-        bad.handler(bad)
+def test_python_dash_m_serving_reports_bad_arguments(tmp_path, capsys):
     assert main([str(tmp_path / "nope")]) == 2
+    assert "`base_dir` must be an existing directory" in capsys.readouterr().err
+    assert main([str(tmp_path), "--poll-interval", "0"]) == 2
+    assert "Received: poll_interval=0.0" in capsys.readouterr().err
+    assert main([str(tmp_path), "--port", "70000"]) == 2
+    assert "Received: port=70000" in capsys.readouterr().err
 
 
 def test_broken_version_is_reported_and_previous_keeps_serving(tmp_path, linear_model):
@@ -48,21 +41,3 @@ def test_broken_version_is_reported_and_previous_keeps_serving(tmp_path, linear_
         ModelManager(tmp_path, version_policy="newest")
     with pytest.raises(FileNotFoundError):
         ModelManager(tmp_path / "nope")
-
-
-def test_export_command_for_registered_and_saved_models(tmp_path, capsys, linear_model):
-    parser = argparse.ArgumentParser(prog="zoo")
-    subparsers = parser.add_subparsers(dest="command")
-    add_export_command(subparsers)
-    args = parser.parse_args(
-        ["export", "cnn_digits", str(tmp_path), "--tiny", "--classify-top-k", "2"]
-    )
-    assert args.handler(args) == 0
-    assert capsys.readouterr().out.strip() == str(tmp_path / "cnn_digits" / "1")
-    linear_model.save(tmp_path / "linear.keras")
-    args = parser.parse_args(["export", str(tmp_path / "linear.keras"), str(tmp_path)])
-    assert args.handler(args) == 0
-    assert serving.list_versions(tmp_path / "linear") == [1]
-    with pytest.raises(ValueError, match="Unknown model name 'nope'"):
-        args = parser.parse_args(["export", "nope", str(tmp_path)])
-        args.handler(args)

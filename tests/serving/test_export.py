@@ -49,7 +49,7 @@ def test_export_refuses_existing_version_and_bad_arguments(tmp_path, digits_mode
     assert serving.export(digits_model, tmp_path, "digits").endswith(os.sep + "6")
     with pytest.raises(ValueError, match="name='../x'"):
         serving.export(digits_model, tmp_path, "../x")
-    with pytest.raises(ValueError, match="Received: 0"):
+    with pytest.raises(ValueError, match="Received: version=0"):
         serving.export(digits_model, tmp_path, "digits", version=0)
     with pytest.raises(TypeError, match="keras.Model"):
         serving.export("model", tmp_path, "digits")

@@ -1,4 +1,3 @@
-import argparse
 import logging
 import os
 
@@ -13,7 +12,6 @@ from tensorflow.python.data.experimental.ops.distribute import _AutoShardDataset
 import tfrecords
 from tests import harness
 from tests.tfrecords.helpers import collect
-from tfrecords.cli import add_data_command
 
 
 def _write_ids(tmp_path, n=600, num_shards=2, compression=None):
@@ -126,21 +124,16 @@ def test_input_context_splits_shards(tmp_path):
     assert ids == [i for i in range(40) if i % 4 in (1, 3)]
 
 
-def test_inspect_and_cli(tmp_path, capsys):
+def test_inspect_and_format(tmp_path):
     _write_ids(tmp_path, n=10)
     inspection = tfrecords.inspect(str(tmp_path / "d"), verify=True)
     assert inspection.num_records == 10 and len(inspection.files) == 2
     assert inspection.example["id"] in (0, 1)
     assert inspection.schema.features["x"] == tfrecords.FeatureSpec("float32", (8,))
-
-    parser = argparse.ArgumentParser(prog="zoo")
-    add_data_command(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["data", "inspect", str(tmp_path)])
-    assert args.handler(args) == 0
-    out = capsys.readouterr().out
-    assert "records: 10" in out and "x   float32  shape=(8,)" in out
+    text = tfrecords.format_inspection(inspection)
+    assert "records: 10" in text and "x   float32  shape=(8,)" in text
     with pytest.raises(FileNotFoundError, match="missing"):
-        args.handler(parser.parse_args(["data", "inspect", str(tmp_path / "missing")]))
+        tfrecords.inspect(str(tmp_path / "missing"))
 
 
 _FEATURE_DTYPES = st.sampled_from(["uint8", "int16", "int64", "float32", "float64", "bool"])

@@ -106,7 +106,7 @@ def _rate_at(optimizer, step: int) -> float:
 
 
 def test_vit_recipe_warms_up_then_decays_with_all_augmentations(tmp_path):
-    from zoo.vision import MixedLabelAccuracy, SparseLabelSmoothingCrossentropy
+    from layers import MixedLabelAccuracy, SparseLabelSmoothingCrossentropy
 
     # 1,437 training digits in batches of 256: 6 steps per epoch, 12 in all, 6 of warmup.
     result = train(
@@ -158,9 +158,9 @@ def test_training_batches_are_augmented_and_validation_is_not():
 def test_mixup_converts_the_sparse_loss_of_cnn_digits(tmp_path):
     import pytest
 
+    from layers import SparseLabelSmoothingCrossentropy
     from layers.schedules import OneCycle
     from zoo.datasets import load_digits
-    from zoo.vision import SparseLabelSmoothingCrossentropy
 
     result = train(
         model="cnn_digits",
@@ -207,6 +207,69 @@ def test_constant_schedule_with_warmup_keeps_the_given_rate(tmp_path):
     np.testing.assert_allclose(rates, [0.0, 0.02 / 3, 0.02, 0.02], rtol=1e-6)
 
 
+def test_factory_schedules_reach_compile(tmp_path):
+    from layers.schedules import SCHEDULES, LinearWarmup
+
+    assert all(TrainConfig(schedule=name).schedule == name for name in SCHEDULES)
+    result = train(
+        model="mlp_digits",
+        epochs=2,
+        batch_size=512,
+        learning_rate=0.02,
+        schedule="linear_warmup_polynomial",
+        warmup_epochs=1,
+        output=str(tmp_path),
+        overrides={"hidden_units": [8]},
+        verbose=0,
+    )
+    optimizer = keras.saving.load_model(result["model_path"]).optimizer
+    assert isinstance(optimizer._learning_rate, LinearWarmup)
+    # 3 steps per epoch, 6 in all: warmup over steps 0-2, then linear decay to 0 at step 6.
+    rates = [_rate_at(optimizer, step) for step in (0, 1, 3, 6)]
+    np.testing.assert_allclose(rates, [0.0, 0.02 / 3, 0.02, 0.0], rtol=1e-6, atol=1e-9)
+
+
+def test_steps_per_epoch_from_cardinality_or_counting():
+    import pytest
+    import tensorflow as tf
+
+    from zoo.train import steps_per_epoch
+
+    data = tf.data.Dataset.range(10).batch(3)
+    assert steps_per_epoch(data) == 4
+    # Unknown cardinality: counted.
+    assert steps_per_epoch(data.filter(lambda x: tf.reduce_all(x >= 0))) == 4
+    with pytest.raises(ValueError, match="infinite"):
+        steps_per_epoch(data.repeat())
+    with pytest.raises(ValueError, match="0 batches"):
+        steps_per_epoch(data.take(0))
+
+
+def test_the_trainer_imports_nothing_from_a_model_family():
+    """`learning_rate` goes from `zoo train` to `compile` without passing through a family."""
+    import ast
+    import pathlib
+
+    import zoo.train
+
+    source = pathlib.Path(zoo.train.__file__)
+    zoo_root = source.parent
+    modules = []
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.Import):
+            modules += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module == "zoo":
+            modules += [f"zoo.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            modules.append(node.module or "")
+    modules = [name for name in modules if name.startswith("zoo.")]
+    assert {"zoo.augmentation", "zoo.registry"} <= set(modules)
+    for name in modules:
+        # A family is a package under zoo/ (zoo/vision, zoo/text, ...); shared code is a module.
+        top = name.split(".")[1]
+        assert (zoo_root / f"{top}.py").is_file(), f"zoo/train.py imports {name}"
+
+
 def test_recipe_options_are_checked_and_name_the_value():
     import pytest
 
@@ -216,6 +279,7 @@ def test_recipe_options_are_checked_and_name_the_value():
         ({"schedule": "step"}, "schedule='step'"),
         ({"warmup_epochs": 3}, "warmup_epochs=3"),
         ({"warmup_epochs": -1}, "warmup_epochs=-1"),
+        ({"schedule": "cyclical", "warmup_epochs": 1}, "warmup_epochs=1"),
         ({"value_range": [0, 0]}, "value_range=[0, 0]"),
         ({"strategy": "multiworker", "augment": ["mixup"]}, "augment=['mixup']"),
         ({"strategy": "multiworker", "schedule": "cosine"}, "schedule='cosine'"),

@@ -17,7 +17,7 @@ Y = DIGITS.train.y[:256]
 
 
 @pytest.mark.parametrize("optimizer", tuning.OPTIMIZERS)
-@pytest.mark.parametrize("schedule", tuning.SCHEDULES)
+@pytest.mark.parametrize("schedule", tuning.DEFAULT_SCHEDULES)
 def test_every_training_choice_builds_and_trains(optimizer, schedule):
     hypermodel = tuning.hypermodel(
         "mlp_digits", total_steps=20, optimizer=optimizer, schedule=schedule, depth=1, width=32
@@ -30,6 +30,22 @@ def test_every_training_choice_builds_and_trains(optimizer, schedule):
     for _ in range(5):
         last = model.train_on_batch(X[:64], Y[:64], return_dict=True)["loss"]
     assert np.isfinite(last) and last < first
+
+
+def test_any_factory_schedule_can_be_searched():
+    from layers.schedules import SCHEDULES
+
+    assert set(tuning.DEFAULT_SCHEDULES) < set(SCHEDULES)
+    hypermodel = tuning.ZooHyperModel(
+        "mlp_digits", total_steps=20, schedules=("linear_warmup_polynomial",)
+    )
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("learning_rate", 0.01)
+    hp.Fixed("optimizer", "adamw")
+    model = hypermodel.build(hp)
+    schedule = model.optimizer.learning_rate  # at step 0 of a linear decay over 20 steps
+    np.testing.assert_allclose(float(schedule), 0.01, rtol=1e-6)
+    assert type(model.optimizer._learning_rate).__name__ == "PolynomialDecay"
 
 
 def test_constructor_arguments_can_be_pinned():

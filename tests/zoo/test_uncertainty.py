@@ -4,9 +4,12 @@ import json
 import math
 
 import keras
+import keras_tuner
 import numpy as np
 import pytest
 
+import zoo
+import zoo.tuning
 from layers.metrics import ExpectedCalibrationError
 from layers.regularization import MCDropout
 from tests import harness
@@ -273,7 +276,8 @@ def test_fgsm_step_hand_computed():
         ({"task": "ranking"}, ValueError, r"Received: task='ranking'"),
         ({"adversarial_epsilon": -0.1}, ValueError, r"Received: adversarial_epsilon=-0.1"),
         ({"from_logits": "no"}, TypeError, r"Received: from_logits='no'"),
-        ({"seed": 1.5}, TypeError, r"Received: seed=1.5"),
+        ({"seed": 1.5}, ValueError, r"Received: seed=1.5"),
+        ({"seed": -1}, ValueError, r"Received: seed=-1"),
     ],
 )
 def test_deep_ensemble_bad_arguments(kwargs, error, match):
@@ -339,6 +343,31 @@ def test_bayesian_model_bad_arguments():
         BayesianMLP(kl_weight=-1)
     with pytest.raises(ValueError, match=r"Received: input_shape=\(8, 8\)"):
         BayesianCNN(input_shape=(8, 8))
+    with pytest.raises(TypeError, match=r"Received: deterministic=1"):
+        BayesianCNN(filters=(4,), deterministic=1)
+    with pytest.raises(ValueError, match=r"Received: output_activation='sigmoid'"):
+        BayesianMLP(output_activation="sigmoid")
+
+
+@pytest.mark.parametrize("name", ["bayesian_mlp_digits", "bayesian_cnn_digits"])
+def test_bayesian_search_space_samples_builds_and_keeps_the_kl_weight(name):
+    # `zoo tune` accepts the Bayesian models: each sampled architecture and posterior builds,
+    # trains and keeps the registered KL weight (the space does not search it).
+    spec = zoo.get_spec(name)
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("width", 16 if "cnn" in name else 32)  # small: fast to build
+    overrides = spec.search_space(hp)
+    assert {"prior", "posterior_scale_init", "activation"} <= set(hp.values)
+    assert overrides["prior"] in ("normal", "scale_mixture")
+    assert 1e-3 <= overrides["posterior_scale_init"] <= 1e-1
+    model = zoo.tuning.hypermodel(name, width=hp.values["width"]).build(hp)
+    assert isinstance(model, spec.builder)
+    config = model.get_config()
+    assert config["prior"] == overrides["prior"]
+    assert config["kl_weight"] == spec.build().get_config()["kl_weight"]
+    x = RNG.normal(size=(4, *model.input_shape[1:])).astype("float32")
+    history = model.fit(x, np.arange(4) % 10, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][-1])
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,16 +5,16 @@ from __future__ import annotations
 import keras
 
 from layers.validation import check_positive_int, check_positive_ints, check_rate
-from zoo.registry import register
-from zoo.task import ClassifierTask
+from zoo.basic.blocks import feature_input
+from zoo.models import Task, check_output_activation, classification_head
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
-class MLPClassifier(ClassifierTask):
-    """A multi-layer perceptron classifier for flat feature vectors.
+class MLPClassifier(Task):
+    """A multi-layer perceptron classifier for flat feature vectors; its own network.
 
     Each hidden block is Dense, then the activation, then dropout. The model comes compiled with
-    AdamW and sparse categorical cross-entropy (see `ClassifierTask.compile`).
+    AdamW and sparse categorical cross-entropy (see `zoo.models.Task.compile`).
 
     Args:
         input_shape: shape of one example, without the batch axis. Inputs of rank > 1 are
@@ -33,6 +33,10 @@ class MLPClassifier(ClassifierTask):
     model = MLPClassifier(input_shape=(64,), num_classes=10)
     model.fit(x_train, y_train, epochs=5)
     ```
+
+    Reference:
+        Rumelhart, Hinton and Williams, "Learning representations by back-propagating errors",
+        Nature 1986; Srivastava et al., "Dropout", JMLR 2014.
     """
 
     def __init__(
@@ -49,62 +53,16 @@ class MLPClassifier(ClassifierTask):
         check_positive_int("num_classes", num_classes)
         hidden_units = check_positive_ints("hidden_units", hidden_units)
         check_rate("dropout", dropout)
-        if output_activation not in (None, "softmax"):
-            raise ValueError(
-                "`output_activation` must be None (logits) or 'softmax'. "
-                f"Received: output_activation={output_activation!r}"
-            )
+        check_output_activation(output_activation)
+        dtype = self.dtype_policy_from(kwargs)
 
-        dtype = self.resolve_dtype_policy(kwargs.pop("dtype", None))
-        inputs = keras.Input(shape=input_shape, name="features")
-        x = keras.layers.Flatten(dtype=dtype)(inputs) if len(input_shape) > 1 else inputs
+        inputs, x = feature_input(input_shape, dtype)
         for i, units in enumerate(hidden_units):
             x = keras.layers.Dense(units, activation=activation, name=f"hidden_{i}", dtype=dtype)(x)
             if dropout:
                 x = keras.layers.Dropout(dropout, name=f"dropout_{i}", dtype=dtype)(x)
-        outputs = keras.layers.Dense(
-            num_classes, activation=output_activation, name="logits", dtype="float32"
-        )(x)
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
-        self.dtype_policy = dtype  # Functional ignores a `dtype` argument
-
+        outputs = classification_head(
+            x, num_classes, output_activation=output_activation, dtype=dtype
+        )
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
         self.input_shape_ = input_shape
-        self.num_classes = num_classes
-        self.hidden_units = hidden_units
-        self.output_activation = output_activation
-        self.activation = activation
-        self.dropout = dropout
-        self.compile()
-
-    def get_config(self):
-        return {
-            **self.base_config(),
-            "input_shape": list(self.input_shape_),
-            "num_classes": self.num_classes,
-            "hidden_units": list(self.hidden_units),
-            "activation": self.activation,
-            "dropout": self.dropout,
-            "output_activation": self.output_activation,
-        }
-
-
-def mlp_search_space(hp) -> dict:
-    """Depth, width, activation and dropout of `MLPClassifier` for KerasTuner."""
-    depth = hp.Int("depth", 1, 3)
-    width = hp.Choice("width", [32, 64, 128, 256])
-    return {
-        "hidden_units": (width,) * depth,
-        "activation": hp.Choice("activation", ["relu", "swish", "elu"]),
-        "dropout": hp.Float("dropout", 0.0, 0.5, step=0.1),
-    }
-
-
-register(
-    "mlp_digits",
-    MLPClassifier,
-    search_space=mlp_search_space,
-    description="MLP for 8x8 digits flattened to 64 features (2 hidden layers, 128 and 64 units).",
-    tiny={"hidden_units": (8,)},
-    input_shape=(64,),
-    num_classes=10,
-)

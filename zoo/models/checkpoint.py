@@ -8,21 +8,41 @@ import numpy as np
 class WeightLoader:
     """Reads Hugging Face tensors by name and assigns them with shape checks.
 
-    Errors name the Hugging Face parameter, so a mismatched checkpoint says what is wrong.
+    Errors name the Hugging Face parameter (and the checkpoint directory, when given), so a
+    mismatched checkpoint says what is wrong.
+
+    Args:
+        weights: Hugging Face parameter name -> array, as read from `model.safetensors`.
+        prefixes: prefixes of task checkpoints' backbone parameters (e.g. `"vit."`); the first
+            one that some name starts with is stripped, and names without it are dropped.
+            Defaults to `()`.
+        directory: the checkpoint directory, named in the missing-parameter error. Defaults to
+            `None`.
+
+    Example:
+
+    ```python
+    loader = WeightLoader(weights, prefixes=("bert.",), directory=directory)
+    loader.dense(backbone.get_layer("pooled_dense"), "pooler.dense")
+    ```
     """
 
-    def __init__(self, weights: dict, prefixes: tuple[str, ...] = ()):
+    def __init__(self, weights: dict, prefixes: tuple[str, ...] = (), directory: str | None = None):
         # Task checkpoints (e.g. `ViTForImageClassification`) prefix the backbone's names.
         for prefix in prefixes:
             if any(name.startswith(prefix) for name in weights):
                 weights = {k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)}
                 break
         self.weights = weights
+        self.directory = directory
 
     def get(self, name: str) -> np.ndarray:
         if name not in self.weights:
+            source = "The checkpoint"
+            if self.directory is not None:
+                source = f"model.safetensors in {self.directory!r}"
             raise ValueError(
-                f"The checkpoint has no parameter {name!r} "
+                f"{source} has no parameter {name!r} "
                 f"({len(self.weights)} parameters found). Received: parameter={name!r}"
             )
         return np.asarray(self.weights[name], dtype="float32")
@@ -41,6 +61,10 @@ class WeightLoader:
         """A torch `Linear` (weight `(out, in)`) into a keras `Dense`."""
         self.assign(layer.kernel, self.get(f"{name}.weight").T, f"{name}.weight")
         self.assign(layer.bias, self.get(f"{name}.bias"), f"{name}.bias")
+
+    def embedding(self, layer, name: str) -> None:
+        """A torch `Embedding` (`(rows, width)`, the same layout) into a keras embedding table."""
+        self.assign(layer.embeddings, self.get(name), name)
 
     def layer_norm(self, layer, name: str) -> None:
         self.assign(layer.gamma, self.get(f"{name}.weight"), f"{name}.weight")

@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 from gymnasium.vector import AutoresetMode
 
+from layers.validation import check_non_negative_int, check_positive_int
 from zoo.rl.networks import POLICIES
 
 STATE_FILE = "state.npz"
@@ -73,8 +74,7 @@ class GreedyAction(keras.layers.Layer):
 
 def make_vector_env(env: Any, n_envs: int, seed: int | None) -> tuple[gym.vector.VectorEnv, str]:
     """Returns a same-step-autoreset vector environment and the id to build evaluation envs."""
-    if not isinstance(n_envs, (int, np.integer)) or isinstance(n_envs, bool) or n_envs < 1:
-        raise ValueError(f"`n_envs` must be a positive integer. Received: n_envs={n_envs!r}")
+    check_positive_int("n_envs", n_envs, allow_numpy=True)
     same_step = {"autoreset_mode": AutoresetMode.SAME_STEP}
     if isinstance(env, str):
         try:
@@ -126,8 +126,7 @@ class Agent:
     ):
         if policy not in POLICIES:
             raise ValueError(f"`policy` must be one of {POLICIES}. Received: policy={policy!r}")
-        if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
-            raise ValueError(f"`seed` must be a non-negative integer or None. Received: {seed!r}")
+        check_non_negative_int("seed", seed, allow_none=True, allow_numpy=True)
         self.policy = policy
         self.seed = None if seed is None else int(seed)
         self.verbose = verbose
@@ -211,14 +210,7 @@ class Agent:
         iteration (a PPO rollout and its update, a SAC environment step); returning `False`
         stops training.
         """
-        if (
-            not isinstance(total_timesteps, (int, np.integer))
-            or isinstance(total_timesteps, bool)
-            or total_timesteps < 1
-        ):
-            raise ValueError(
-                f"`total_timesteps` must be a positive integer. Received: {total_timesteps!r}"
-            )
+        check_positive_int("total_timesteps", total_timesteps, allow_numpy=True)
         if callback is not None and not callable(callback):
             raise TypeError(f"`callback` must be callable or None. Received: {callback!r}")
         if self.tensorboard_log and self._writer is None:
@@ -262,8 +254,7 @@ class Agent:
         self, n_episodes: int = 10, deterministic: bool = True, seed: int | None = None
     ) -> tuple[float, float]:
         """Mean and standard deviation of the return over `n_episodes` fresh episodes."""
-        if not isinstance(n_episodes, (int, np.integer)) or n_episodes < 1:
-            raise ValueError(f"`n_episodes` must be a positive integer. Received: {n_episodes!r}")
+        check_positive_int("n_episodes", n_episodes, allow_numpy=True)
         if self.env_id is None:
             raise ValueError(
                 "`evaluate` builds its own environment and needs a registered id; "

@@ -6,6 +6,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from layers.validation import check_positive_int
+
 
 class RolloutBatch(NamedTuple):
     """One minibatch of on-policy data, flat over steps and environments."""
@@ -147,8 +149,7 @@ class ReplayBuffer:
     """
 
     def __init__(self, capacity: int, observation_shape, action_shape):
-        if not isinstance(capacity, (int, np.integer)) or capacity < 1:
-            raise ValueError(f"`capacity` must be a positive integer. Received: {capacity!r}")
+        check_positive_int("capacity", capacity, allow_numpy=True)
         self.capacity = int(capacity)
         self.observations = np.zeros((capacity, *observation_shape), np.float32)
         self.next_observations = np.zeros((capacity, *observation_shape), np.float32)

@@ -9,6 +9,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from layers.validation import check_positive_ints
+
 tfd = tfp.distributions
 tfb = tfp.bijectors
 
@@ -16,11 +18,7 @@ POLICIES = ("mlp",)
 
 
 def check_hidden_sizes(hidden_sizes: Sequence[int], name: str = "hidden_sizes") -> tuple:
-    sizes = tuple(hidden_sizes)
-    if not sizes or any(not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
-        raise ValueError(
-            f"`{name}` must be a non-empty sequence of positive integers. Received: {name}={sizes}"
-        )
+    sizes = check_positive_ints(name, tuple(hidden_sizes), allow_numpy=True)
     return tuple(int(s) for s in sizes)
 
 

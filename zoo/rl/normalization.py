@@ -6,6 +6,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from layers.validation import check_positive_float, check_positive_ints
+
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
 class RunningMeanStd(keras.layers.Layer):
@@ -35,16 +37,12 @@ class RunningMeanStd(keras.layers.Layer):
 
     def __init__(self, shape, epsilon: float = 1e-8, clip: float = 10.0, **kwargs):
         super().__init__(**kwargs)
-        shape = tuple(int(s) for s in shape)
-        if any(s < 1 for s in shape):
-            raise ValueError(f"`shape` must hold positive integers. Received: shape={shape}")
-        if not epsilon > 0:
-            raise ValueError(f"`epsilon` must be positive. Received: epsilon={epsilon}")
-        if not clip > 0:
-            raise ValueError(f"`clip` must be positive. Received: clip={clip}")
+        shape = tuple(shape)
+        if shape:  # `()` normalises scalars
+            shape = tuple(int(s) for s in check_positive_ints("shape", shape, allow_numpy=True))
         self.shape = shape
-        self.epsilon = float(epsilon)
-        self.clip = float(clip)
+        self.epsilon = check_positive_float("epsilon", epsilon, allow_numpy=True)
+        self.clip = check_positive_float("clip", clip, allow_numpy=True)
         # Statistics stay float32 whatever the dtype policy: they accumulate over many batches.
         self.mean = self.add_weight(
             shape, initializer="zeros", trainable=False, name="mean", dtype="float32"

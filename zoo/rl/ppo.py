@@ -8,6 +8,12 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from layers.validation import (
+    check_non_negative_float,
+    check_positive_float,
+    check_positive_int,
+    check_unit_interval,
+)
 from zoo.rl.base import Agent, GreedyAction
 from zoo.rl.buffers import RolloutBatch, RolloutBuffer
 from zoo.rl.networks import check_hidden_sizes, mlp
@@ -16,18 +22,6 @@ from zoo.rl.normalization import RunningMeanStd
 tfd = tfp.distributions
 _NOT_HYPERPARAMETERS = ("self", "env", "policy", "seed", "__class__")
 _LOG_NAMES = ("loss", "policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction")
-
-
-def _positive(name: str, value, integer: bool = False) -> None:
-    kind = (int, np.integer) if integer else (int, float, np.integer, np.floating)
-    if not isinstance(value, kind) or isinstance(value, bool) or not value > 0:
-        what = "a positive integer" if integer else "positive"
-        raise ValueError(f"`{name}` must be {what}. Received: {name}={value!r}")
-
-
-def _fraction(name: str, value) -> None:
-    if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"`{name}` must be in [0, 1]. Received: {name}={value!r}")
 
 
 class PPO(Agent):
@@ -109,21 +103,18 @@ class PPO(Agent):
             ("batch_size", batch_size),
             ("n_epochs", n_epochs),
         ]:
-            _positive(name, value, integer=True)
+            check_positive_int(name, value, allow_numpy=True)
         for name, value in [
             ("learning_rate", learning_rate),
             ("clip_range", clip_range),
             ("max_grad_norm", max_grad_norm),
         ]:
-            _positive(name, value)
-        if clip_range_vf is not None:
-            _positive("clip_range_vf", clip_range_vf)
-        _fraction("gamma", gamma)
-        _fraction("gae_lambda", gae_lambda)
-        if ent_coef < 0 or vf_coef < 0:
-            raise ValueError(
-                f"`ent_coef` and `vf_coef` must be >= 0. Received: {ent_coef=}, {vf_coef=}"
-            )
+            check_positive_float(name, value, allow_numpy=True)
+        check_positive_float("clip_range_vf", clip_range_vf, allow_none=True, allow_numpy=True)
+        check_unit_interval("gamma", gamma, include_low=True, include_high=True)
+        check_unit_interval("gae_lambda", gae_lambda, include_low=True, include_high=True)
+        check_non_negative_float("ent_coef", ent_coef, allow_numpy=True)
+        check_non_negative_float("vf_coef", vf_coef, allow_numpy=True)
         self.n_steps, self.batch_size, self.n_epochs = n_steps, batch_size, n_epochs
         self.learning_rate, self.clip_range, self.clip_range_vf = (
             learning_rate,

@@ -7,10 +7,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from layers.validation import (
+    check_non_negative_int,
+    check_positive_float,
+    check_positive_int,
+    check_unit_interval,
+)
 from zoo.rl.base import Agent, GreedyAction
 from zoo.rl.buffers import ReplayBuffer
 from zoo.rl.networks import check_hidden_sizes, mlp, q_network, squashed_gaussian, squashed_log_prob
-from zoo.rl.ppo import _NOT_HYPERPARAMETERS, _fraction, _positive
+from zoo.rl.ppo import _NOT_HYPERPARAMETERS
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
 
@@ -73,15 +79,14 @@ class SAC(Agent):
         tensorboard_log: str | None = None,
     ):
         hyperparameters = {k: v for k, v in locals().items() if k not in _NOT_HYPERPARAMETERS}
-        _positive("learning_rate", learning_rate)
-        _positive("buffer_size", buffer_size, integer=True)
-        _positive("batch_size", batch_size, integer=True)
-        _positive("gradient_steps", gradient_steps, integer=True)
-        _positive("initial_alpha", initial_alpha)
-        if not isinstance(learning_starts, (int, np.integer)) or learning_starts < 0:
-            raise ValueError(f"`learning_starts` must be >= 0. Received: {learning_starts!r}")
-        _fraction("tau", tau)
-        _fraction("gamma", gamma)
+        check_positive_float("learning_rate", learning_rate, allow_numpy=True)
+        check_positive_int("buffer_size", buffer_size, allow_numpy=True)
+        check_positive_int("batch_size", batch_size, allow_numpy=True)
+        check_positive_int("gradient_steps", gradient_steps, allow_numpy=True)
+        check_positive_float("initial_alpha", initial_alpha, allow_numpy=True)
+        check_non_negative_int("learning_starts", learning_starts, allow_numpy=True)
+        check_unit_interval("tau", tau, include_low=True, include_high=True)
+        check_unit_interval("gamma", gamma, include_low=True, include_high=True)
         self.learning_rate, self.buffer_size = learning_rate, buffer_size
         self.learning_starts, self.batch_size = learning_starts, batch_size
         self.tau, self.gamma, self.gradient_steps = tau, gamma, gradient_steps

@@ -14,6 +14,8 @@ import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from layers.validation import check_bool
+
 # What Python's `regex` `\s` (GPT-2) and Hugging Face tokenizers' `\s` match; RE2's `\s` is ASCII.
 _WHITESPACE = (
     r"\t\n\x0b\f\r \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
@@ -170,12 +172,7 @@ class BytePairTokenizer(keras.layers.Layer):
         super().__init__(**kwargs)
         self.vocabulary = _read_vocabulary(vocabulary)
         self.merges = _read_merges(merges)
-        if not isinstance(add_prefix_space, bool):
-            raise TypeError(
-                "`add_prefix_space` must be a bool. "
-                f"Received: add_prefix_space={add_prefix_space!r}"
-            )
-        self.add_prefix_space = add_prefix_space
+        self.add_prefix_space = check_bool("add_prefix_space", add_prefix_space)
         self.unknown_token = unknown_token
         self._check_merges()
         byte_symbols = bytes_to_unicode()

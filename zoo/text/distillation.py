@@ -16,14 +16,14 @@ import tensorflow as tf
 from keras import ops
 
 from layers.validation import check_non_negative_float, check_positive_float, check_positive_int
-from zoo.text.bert.albert import AlbertBackbone
-from zoo.text.bert.backbone import TextBackbone
-from zoo.text.bert.task import model_input_names, select_model_inputs
+from zoo.text.albert.backbone import AlbertBackbone
 from zoo.text.distillation_losses import (
     HiddenStateCosineDistillation,
     SoftTargetDistillation,
     weighted_mean,
 )
+from zoo.text.encoder import TextBackbone
+from zoo.text.inputs import model_input_names, select_model_inputs
 
 __all__ = [
     "HiddenStateCosineDistillation",

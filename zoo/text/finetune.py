@@ -7,15 +7,15 @@ import math
 import keras
 import tensorflow as tf
 
-from layers.schedules import LinearWarmup
+from layers.schedules import learning_rate_schedule
 from layers.validation import (
     check_non_negative_float,
     check_positive_float,
     check_positive_int,
     check_unit_interval,
 )
-from zoo.text.bert.backbone import TextBackbone
 from zoo.text.bert.classifier import BertClassifier
+from zoo.text.encoder import TextBackbone
 
 __all__ = ["bert_learning_rate_schedule", "fine_tuning_optimizer", "finetune_classifier"]
 
@@ -33,9 +33,9 @@ def bert_learning_rate_schedule(
 
     `lr(step) = peak * step / warmup` while `step < warmup`, then
     `peak * (total - step) / (total - warmup)`, and 0 after `total_steps` (Hugging Face's
-    `get_linear_schedule_with_warmup`). Built from the project's `LinearWarmup` around Keras's
-    `PolynomialDecay` (power 1); the decay starts at `peak * total / (total - warmup)` so that
-    it passes through `peak` at the end of the warmup, where `LinearWarmup` hands over.
+    `get_linear_schedule_with_warmup`). This is
+    `layers.schedules.learning_rate_schedule("linear_warmup_polynomial", ...)`: the project's
+    `LinearWarmup` around Keras's `PolynomialDecay` (power 1).
 
     Args:
         peak_learning_rate: the rate at the end of the warmup.
@@ -56,24 +56,10 @@ def bert_learning_rate_schedule(
         Devlin et al., "BERT", NAACL 2019, appendix A.2 and the reference implementation's
         `optimization.py`.
     """
-    check_positive_float("peak_learning_rate", peak_learning_rate)
-    check_positive_int("total_steps", total_steps)
-    if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int):
-        raise TypeError(
-            f"`warmup_steps` must be an integer. Received: warmup_steps={warmup_steps!r}"
-        )
-    if not 0 <= warmup_steps < total_steps:
-        raise ValueError(
-            f"`warmup_steps` must be in [0, total_steps={total_steps}). "
-            f"Received: warmup_steps={warmup_steps}"
-        )
-    decay = keras.optimizers.schedules.PolynomialDecay(
-        peak_learning_rate * total_steps / (total_steps - warmup_steps),
-        decay_steps=total_steps,
-        end_learning_rate=0.0,
-        power=1.0,
+    check_positive_float("peak_learning_rate", peak_learning_rate)  # named as the caller knows it
+    return learning_rate_schedule(
+        "linear_warmup_polynomial", peak_learning_rate, total_steps, warmup_steps
     )
-    return LinearWarmup(decay, warmup_steps) if warmup_steps else decay
 
 
 def fine_tuning_optimizer(

@@ -10,8 +10,8 @@ import tensorflow as tf
 import tfrecords
 from layers.validation import check_positive_int, check_rate
 from zoo.text.bert.masked_lm import BertMaskedLM
-from zoo.text.bert.task import select_model_inputs
-from zoo.text.preprocessor import BertPreprocessor
+from zoo.text.bert.preprocessor import BertPreprocessor
+from zoo.text.inputs import select_model_inputs
 
 
 def mask_tokens(

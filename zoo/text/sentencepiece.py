@@ -10,6 +10,8 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 from tensorflow_text.python.ops import sentencepiece_tokenizer
 
+from layers.validation import check_bool
+
 # Every Unicode whitespace (Python's `str.split()` set), so runs collapse like Hugging Face's
 # `WhitespaceSplit` before SentencePiece adds its own word-boundary marks.
 _WHITESPACE = (
@@ -74,14 +76,15 @@ class SentencePieceTokenizer(keras.layers.Layer):
     Call arguments:
         inputs: a string tensor `(batch,)` or scalar.
 
-    Returns a `tf.RaggedTensor` of int32 ids, `(batch, None)`.
+    Returns a `tf.RaggedTensor` of int32 piece ids, `(batch, None)`.
 
     Example:
 
     ```python
     tokenizer = SentencePieceTokenizer("albert-base-v2/spiece.model")
-    ids = tokenizer(tf.constant(["Hello world!"]))
-    text = tokenizer.detokenize(ids)
+    ids = tokenizer(tf.constant(["Hello world!"]))  # ▁hello ▁world !
+    text = tokenizer.detokenize(ids)  # "hello world!"
+    preprocessor = BertPreprocessor(tokenizer, sequence_length=64)  # ALBERT's packing
     ```
 
     Reference:
@@ -96,12 +99,9 @@ class SentencePieceTokenizer(keras.layers.Layer):
         super().__init__(**kwargs)
         if isinstance(model, dict) and set(model) == {"base64"}:
             model = base64.b64decode(model["base64"])
-        for name, value in (("lowercase", lowercase), ("keep_accents", keep_accents)):
-            if not isinstance(value, bool):
-                raise TypeError(f"`{name}` must be a bool. Received: {name}={value!r}")
+        self.lowercase = check_bool("lowercase", lowercase)
+        self.keep_accents = check_bool("keep_accents", keep_accents)
         self.model = _read_model(model)
-        self.lowercase = lowercase
-        self.keep_accents = keep_accents
         try:
             self._tokenizer = tf_text.SentencepieceTokenizer(model=self.model, out_type=tf.int32)
             self._tokenizer._model_resource = _SharedModelResource(

@@ -8,6 +8,9 @@ import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from layers.validation import check_bool
+from zoo.text.checks import check_int_at_least
+
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
@@ -66,9 +69,7 @@ class WordPieceTokenizer(keras.layers.Layer):
                 f"`vocabulary` lacks the special token(s) {missing}. "
                 f"Received: vocabulary of {len(self.vocabulary)} tokens"
             )
-        if not isinstance(lowercase, bool):
-            raise TypeError(f"`lowercase` must be a bool. Received: lowercase={lowercase!r}")
-        self.lowercase = lowercase
+        self.lowercase = check_bool("lowercase", lowercase)
         self._tokenizer = tf_text.BertTokenizer(
             tf.lookup.StaticVocabularyTable(
                 tf.lookup.KeyValueTensorInitializer(
@@ -134,15 +135,12 @@ def train_wordpiece_vocabulary(
     """
     from tensorflow_text.tools.wordpiece_vocab import bert_vocab_from_dataset
 
-    if (
-        isinstance(vocabulary_size, bool)
-        or not isinstance(vocabulary_size, int)
-        or (vocabulary_size <= len(SPECIAL_TOKENS))
-    ):
-        raise ValueError(
-            f"`vocabulary_size` must be an integer above {len(SPECIAL_TOKENS)} (the special "
-            f"tokens). Received: vocabulary_size={vocabulary_size!r}"
-        )
+    check_int_at_least(
+        "vocabulary_size",
+        vocabulary_size,
+        len(SPECIAL_TOKENS) + 1,
+        f"the {len(SPECIAL_TOKENS)} special tokens and at least one piece",
+    )
     dataset = tf.data.Dataset.from_tensor_slices(tf.constant(list(lines))).batch(256)
     return bert_vocab_from_dataset.bert_vocab_from_dataset(
         dataset,

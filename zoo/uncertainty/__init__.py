@@ -10,11 +10,13 @@ reliability_diagram(y_test, summary.mean, "reliability.png")
 ```
 """
 
+from zoo.uncertainty import presets
 from zoo.uncertainty.adversarial import FGSMTrainer
+from zoo.uncertainty.bayesian_cnn import BayesianCNN
+from zoo.uncertainty.bayesian_mlp import BayesianMLP
 from zoo.uncertainty.ensemble import DeepEnsemble
 from zoo.uncertainty.gaussian import GaussianHead, GaussianNLL
 from zoo.uncertainty.mc_predict import mc_predict
-from zoo.uncertainty.models import BayesianCNN, BayesianMLP
 from zoo.uncertainty.reliability import CalibrationBins, calibration_bins, reliability_diagram
 from zoo.uncertainty.summaries import (
     PredictiveSummary,
@@ -33,6 +35,7 @@ __all__ = [
     "PredictiveSummary",
     "calibration_bins",
     "mc_predict",
+    "presets",
     "reliability_diagram",
     "summarize_classification",
     "summarize_regression",

@@ -9,6 +9,13 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
+from layers.validation import (
+    check_bool,
+    check_choice,
+    check_non_negative_int,
+    check_positive_float,
+    check_positive_int,
+)
 from zoo.uncertainty.adversarial import FGSMTrainer
 from zoo.uncertainty.gaussian import has_gaussian_head, split_mean_variance
 from zoo.uncertainty.mc_predict import TASKS
@@ -44,7 +51,8 @@ class DeepEnsemble:
         from_logits: classification members output logits. Defaults to `False`.
         adversarial_epsilon: FGSM step size for adversarial training, in input units, or
             `None` for plain training. Defaults to `None`.
-        seed: seed of the first member; member `i` uses `seed + i`. Defaults to `0`.
+        seed: seed of the first member, an integer >= 0; member `i` uses `seed + i`.
+            Defaults to `0`.
 
     Example:
 
@@ -78,23 +86,11 @@ class DeepEnsemble:
     ):
         if build_fn is not None and not callable(build_fn):
             raise TypeError(f"`build_fn` must be callable. Received: build_fn={build_fn!r}")
-        if isinstance(members, bool) or not isinstance(members, int) or members <= 0:
-            raise ValueError(f"`members` must be a positive integer. Received: members={members!r}")
-        if task not in TASKS:
-            raise ValueError(f"`task` must be one of {TASKS}. Received: task={task!r}")
-        if not isinstance(from_logits, bool):
-            raise TypeError(f"`from_logits` must be a bool. Received: from_logits={from_logits!r}")
-        if adversarial_epsilon is not None and (
-            isinstance(adversarial_epsilon, bool)
-            or not isinstance(adversarial_epsilon, int | float)
-            or not adversarial_epsilon > 0
-        ):
-            raise ValueError(
-                "`adversarial_epsilon` must be a positive number or None. "
-                f"Received: adversarial_epsilon={adversarial_epsilon!r}"
-            )
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"`seed` must be an integer. Received: seed={seed!r}")
+        check_positive_int("members", members)
+        check_choice("task", task, TASKS)
+        check_bool("from_logits", from_logits)
+        check_positive_float("adversarial_epsilon", adversarial_epsilon, allow_none=True)
+        check_non_negative_int("seed", seed)  # `keras.utils.set_random_seed` takes no negatives
         self.build_fn = build_fn
         self.num_members = members
         self.task = task

@@ -7,6 +7,8 @@ import math
 import keras
 from keras import ops
 
+from layers.validation import check_bool, check_positive_float, check_positive_int
+
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
 class GaussianHead(keras.layers.Layer):
@@ -40,18 +42,8 @@ class GaussianHead(keras.layers.Layer):
     def __init__(self, units: int = 1, min_variance: float = 1e-6, **kwargs):
         kwargs["dtype"] = kwargs.get("dtype") or "float32"
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
-            raise ValueError(f"`units` must be a positive integer. Received: units={units!r}")
-        if (
-            isinstance(min_variance, bool)
-            or not isinstance(min_variance, int | float)
-            or not min_variance > 0
-        ):
-            raise ValueError(
-                f"`min_variance` must be a positive number. Received: min_variance={min_variance!r}"
-            )
-        self.units = units
-        self.min_variance = float(min_variance)
+        self.units = check_positive_int("units", units)
+        self.min_variance = check_positive_float("min_variance", min_variance)
         self.dense = keras.layers.Dense(2 * units, dtype=self.dtype_policy, name="dense")
 
     def build(self, input_shape):
@@ -118,21 +110,8 @@ class GaussianNLL(keras.losses.Loss):
         name: str = "gaussian_nll",
     ):
         super().__init__(name=name, reduction=reduction)
-        if (
-            isinstance(min_variance, bool)
-            or not isinstance(min_variance, int | float)
-            or not min_variance > 0
-        ):
-            raise ValueError(
-                f"`min_variance` must be a positive number. Received: min_variance={min_variance!r}"
-            )
-        self.min_variance = float(min_variance)
-        if not isinstance(include_constant, bool):
-            raise TypeError(
-                "`include_constant` must be a bool. "
-                f"Received: include_constant={include_constant!r}"
-            )
-        self.include_constant = include_constant
+        self.min_variance = check_positive_float("min_variance", min_variance)
+        self.include_constant = check_bool("include_constant", include_constant)
 
     def call(self, y_true, y_pred):
         y_pred = ops.cast(y_pred, "float32")

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from layers.validation import check_choice, check_positive_int
 from zoo.uncertainty.gaussian import has_gaussian_head, split_mean_variance
 from zoo.uncertainty.summaries import (
     PredictiveSummary,
@@ -65,14 +66,9 @@ def mc_predict(
         Depeweg et al., "Decomposition of Uncertainty in Bayesian Deep Learning", ICML 2018.
         https://arxiv.org/abs/1710.07283
     """
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples <= 0:
-        raise ValueError(f"`samples` must be a positive integer. Received: samples={samples!r}")
-    if task not in TASKS:
-        raise ValueError(f"`task` must be one of {TASKS}. Received: task={task!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise ValueError(
-            f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}"
-        )
+    check_positive_int("samples", samples)
+    check_choice("task", task, TASKS)
+    check_positive_int("batch_size", batch_size)
     outputs = stochastic_forward_passes(model, x, samples, batch_size, training)
     if task == "classification":
         return summarize_classification(to_probabilities(outputs, from_logits))

@@ -7,6 +7,8 @@ import os
 
 import numpy as np
 
+from layers.validation import check_positive_int
+
 
 @dataclasses.dataclass(frozen=True)
 class CalibrationBins:
@@ -54,8 +56,7 @@ def calibration_bins(y_true, probs, num_bins: int = 15) -> CalibrationBins:
         probs: class probabilities `(n, num_classes)`.
         num_bins: number of equal-width bins. Defaults to `15`.
     """
-    if isinstance(num_bins, bool) or not isinstance(num_bins, int) or num_bins <= 0:
-        raise ValueError(f"`num_bins` must be a positive integer. Received: num_bins={num_bins!r}")
+    check_positive_int("num_bins", num_bins)
     y_true, probs = _validate(y_true, probs)
     confidence = probs.max(axis=1)
     correct = (probs.argmax(axis=1) == y_true).astype(np.float64)

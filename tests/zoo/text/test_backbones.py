@@ -6,7 +6,6 @@ import pytest
 import zoo
 import zoo.text
 from tests import harness
-from zoo.text.bert import presets
 
 BACKBONES = ["bert_backbone", "roberta_backbone", "albert_backbone", "distilbert_backbone"]
 
@@ -47,16 +46,30 @@ GOOGLE_MILLIONS_WITH_MLM_HEAD = {
 }
 
 
+def parameter_count(name: str) -> int:
+    """The size of backbone preset `name`, counted from its registered arguments."""
+    spec = zoo.get_spec(name)
+    return spec.builder.count_parameters(**spec.defaults)
+
+
+def test_presets_are_backbone_entries_of_their_family():
+    for name in PUBLISHED:
+        spec = zoo.get_spec(name)
+        assert spec.task == "backbone"
+        assert spec.family == name.split("_")[0]
+        assert name in zoo.list_models(task="backbone", family=spec.family)
+
+
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_preset_sizes_equal_published(name):
-    assert presets.parameter_count(name) == PUBLISHED[name]
+    assert parameter_count(name) == PUBLISHED[name]
 
 
 @pytest.mark.parametrize("name", sorted(GOOGLE_MILLIONS_WITH_MLM_HEAD))
 def test_bert_sizes_with_mlm_head_match_google_table(name):
-    hidden = presets.PRESETS[name][1]["hidden_dim"]
+    hidden = zoo.get_spec(name).defaults["hidden_dim"]
     head = hidden * hidden + hidden + 2 * hidden + 30522
-    total = presets.parameter_count(name) + head
+    total = parameter_count(name) + head
     assert round(total / 1e6, 1) == GOOGLE_MILLIONS_WITH_MLM_HEAD[name]
 
 
@@ -65,17 +78,19 @@ def test_parameter_count_equals_built_model(name):
     # Small vocabulary and positions keep the build fast; the formula is checked on the
     # preset's real layer structure.
     small = {"vocabulary_size": 97, "max_sequence_length": 24, "num_layers": 2}
-    cls, arguments = presets.PRESETS[name]
-    arguments = {**arguments, **small, "hidden_dim": 16, "intermediate_dim": 40, "num_heads": 2}
+    spec = zoo.get_spec(name)
+    cls = spec.builder
+    arguments = {**spec.defaults, **small, "hidden_dim": 16, "intermediate_dim": 40, "num_heads": 2}
     if "embedding_dim" in arguments:
         arguments["embedding_dim"] = 8
     model = cls(**arguments)
-    assert model.count_params() == presets.count_backbone_parameters(cls, **arguments)
+    assert model.count_params() == cls.count_parameters(**arguments)
 
 
 def test_bert_tiny_preset_builds_at_published_size():
-    model = presets.backbone_from_preset("bert_tiny_en_uncased")
-    assert model.count_params() == PUBLISHED["bert_tiny_en_uncased"]
+    for build in (zoo.text.BertBackbone.from_preset, zoo.text.backbone_from_preset):
+        model = build("bert_tiny_en_uncased")
+        assert model.count_params() == PUBLISHED["bert_tiny_en_uncased"]
 
 
 def test_padding_does_not_change_real_tokens():
@@ -126,4 +141,6 @@ def test_bad_arguments_are_named(kwargs, message):
 
 def test_unknown_preset_is_named():
     with pytest.raises(ValueError, match=r"Received: name='bert_huge'"):
-        presets.backbone_from_preset("bert_huge")
+        zoo.text.backbone_from_preset("bert_huge")
+    with pytest.raises(ValueError, match=r"Received: name='roberta_base_en'"):
+        zoo.text.BertBackbone.from_preset("roberta_base_en")

@@ -79,6 +79,25 @@ def test_relative_positions_are_refused(tmp_path):
         zoo.from_huggingface(directory)
 
 
+def test_missing_tensor_names_the_directory_and_the_tensor(tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    directory = _copy_with_config(tmp_path, "bert")
+    path = os.path.join(directory, "model.safetensors")
+    weights = {k: v for k, v in load_file(path).items() if not k.endswith("pooler.dense.weight")}
+    save_file(weights, path)
+    with pytest.raises(ValueError, match=r"model.safetensors in '.*bert' has no parameter "):
+        zoo.from_huggingface(directory)
+
+
+def test_tensor_of_the_wrong_shape_is_named(tmp_path):
+    with open(os.path.join(FIXTURES, "distilbert", "config.json")) as f:
+        width = json.load(f)["hidden_dim"]  # DistilBERT's feed-forward width
+    directory = _copy_with_config(tmp_path, "distilbert", hidden_dim=width + 4)
+    with pytest.raises(ValueError, match=r"Shape mismatch for parameter 'transformer.layer.0.ffn"):
+        zoo.from_huggingface(directory)
+
+
 def _expected_tokens(model_type):
     with open(os.path.join(FIXTURES, model_type, "expected_tokens.json"), encoding="utf-8") as f:
         return json.load(f)

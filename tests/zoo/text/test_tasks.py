@@ -7,7 +7,7 @@ import pytest
 import zoo
 import zoo.text
 from tests import harness
-from zoo.text.bert.examples import token_inputs
+from zoo.text.inputs import token_inputs
 
 TASKS = ["bert_classifier", "bert_token_classifier", "bert_masked_lm"]
 SMALL = {"num_layers": 1, "num_heads": 2, "hidden_dim": 16, "intermediate_dim": 32,
@@ -81,3 +81,50 @@ def test_task_rejects_a_non_text_backbone():
         zoo.text.BertClassifier("bert", num_classes=2)
     with pytest.raises(ValueError, match="Received: num_classes=0"):
         zoo.text.BertClassifier(zoo.text.BertBackbone(20, **SMALL), num_classes=0)
+
+
+def test_classifier_from_a_backbone_preset():
+    classifier = zoo.text.BertClassifier.from_preset("bert_tiny_en_uncased", num_classes=2)
+    assert isinstance(classifier.backbone, zoo.text.BertBackbone)
+    assert classifier.backbone.hidden_dim == 128 and classifier.backbone.num_layers == 2
+    assert classifier.output.shape == (None, 2)
+
+
+@pytest.mark.parametrize(
+    "name, learning_rate, weight_decay, weighted",
+    [
+        ("bert_classifier", 1e-3, 1e-4, False),
+        ("bert_token_classifier", 5e-5, 0.01, True),
+        ("bert_masked_lm", 1e-4, 0.01, True),
+    ],
+)
+def test_task_entries_compile_with_their_defaults(name, learning_rate, weight_decay, weighted):
+    model = zoo.create(name, **zoo.get_spec(name).tiny)
+    assert np.isclose(float(model.optimizer.learning_rate), learning_rate)
+    assert np.isclose(model.optimizer.weight_decay, weight_decay)
+    compiled = model.get_compile_config()
+    assert bool(compiled["weighted_metrics"]) == weighted
+    assert bool(compiled["metrics"]) != weighted
+
+
+def test_flat_dropout_sets_the_encoder_and_the_head():
+    classifier = zoo.create("bert_classifier", **zoo.get_spec("bert_classifier").tiny, dropout=0.0)
+    assert classifier.dropout == 0.0 and classifier.backbone.dropout == 0.0
+    mlm = zoo.create("bert_masked_lm", **zoo.get_spec("bert_masked_lm").tiny, dropout=0.2)
+    assert mlm.backbone.dropout == 0.2
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_task_entries_are_tunable(name):
+    import keras_tuner
+
+    from zoo.tuning import hypermodel
+
+    spec = zoo.get_spec(name)
+    assert spec.family == "bert" and spec.tunable
+    hp = keras_tuner.HyperParameters()
+    model = hypermodel(name, vocabulary_size=30, max_sequence_length=8).build(hp)
+    assert {"num_layers", "num_heads", "head_dim", "dropout"} <= set(hp.values)
+    assert model.backbone.num_layers == hp.get("num_layers")
+    assert model.backbone.hidden_dim == hp.get("num_heads") * hp.get("head_dim")
+    assert model.backbone.dropout == hp.get("dropout")

@@ -45,7 +45,9 @@ def test_default_blocks_have_the_papers_widths():
 
 
 def test_se_option_adds_squeeze_excite():
-    model = MobileNetV2Classifier(num_classes=3, se_ratio=0.25, head_filters=None, **TINY)
+    model = MobileNetV2Classifier.from_arguments(
+        num_classes=3, se_ratio=0.25, head_filters=None, **TINY
+    )
     sublayers = [s for s in model.backbone._flatten_layers() if isinstance(s, SqueezeExcite)]
     assert len(sublayers) == 3
     assert model(np.zeros((1, 8, 8, 3), "float32")).shape == (1, 3)
@@ -60,6 +62,23 @@ def test_rejects_bad_arguments():
         MobileNetV2Backbone(drop_path_rate=1.0)
     with pytest.raises(ValueError, match="input_shape=None"):
         MobileNetV2Backbone(input_shape=None)
+    with pytest.raises(ValueError, match=r"blocks\[1\]=\(2, 8, 0, 2\)"):
+        MobileNetV2Backbone(input_shape=(8, 8, 3), blocks=((1, 8, 1, 1), (2, 8, 0, 2)))
+    with pytest.raises(TypeError, match="backbone="):
+        MobileNetV2Classifier(backbone=None, num_classes=3)
+    with pytest.raises(ValueError, match="dropout=1.0"):
+        MobileNetV2Classifier.from_arguments(num_classes=3, dropout=1.0, **TINY)
+
+
+def test_classifier_on_a_backbone_and_from_flat_arguments():
+    backbone = MobileNetV2Backbone(**TINY, head_filters=16)
+    model = MobileNetV2Classifier(backbone, num_classes=3, dropout=0.0)
+    assert model.backbone is backbone
+    assert [layer.name for layer in model.layers][-2:] == ["gap", "logits"]
+    flat = MobileNetV2Classifier.from_arguments(num_classes=3, head_filters=16, **TINY)
+    assert flat.backbone.name == "backbone" and flat.get_layer("dropout").rate == 0.2
+    assert flat.backbone.input_shape_ == (8, 8, 3)
+    assert flat(np.zeros((2, 8, 8, 3), "float32")).shape == (2, 3)
 
 
 @pytest.mark.parametrize(

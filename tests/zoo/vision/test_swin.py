@@ -1,8 +1,10 @@
-"""Swin: window helpers against NumPy, layers, backbone and Hugging Face import."""
+"""Swin: window helpers against NumPy, layers, backbone, classifier, search space and Hugging
+Face import."""
 
 import os
 import shutil
 
+import keras_tuner
 import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
@@ -14,6 +16,7 @@ from zoo.vision.swin import (
     PatchMerging,
     SwinBackbone,
     SwinBlock,
+    SwinClassifier,
     WindowAttention,
     shifted_window_mask,
 )
@@ -100,6 +103,39 @@ def test_backbone_rejects_bad_arguments():
         SwinBlock(2, (4, 4), window_size=2, shift_size=2)
     with pytest.raises(ValueError, match=r"input_resolution=\(3, 3\)"):
         PatchMerging((3, 3))
+
+
+def test_classifier_on_a_backbone_and_from_flat_arguments():
+    backbone = SwinBackbone(**TINY)
+    model = SwinClassifier(backbone, num_classes=3)
+    assert model.backbone is backbone
+    assert model(np.ones((2, 8, 8, 3), "float32")).shape == (2, 3)
+    # Flat arguments: the backbone's channels follow `input_shape`, inputs are resized inside.
+    flat = SwinClassifier.from_arguments(num_classes=3, input_shape=(4, 4, 1), **TINY)
+    assert flat.backbone.name == "backbone" and flat.backbone.num_channels == 1
+    assert flat.get_layer("resize") is not None
+    assert flat(np.ones((2, 4, 4, 1), "float32")).shape == (2, 3)
+
+
+def test_classifier_rejects_bad_arguments():
+    with pytest.raises(TypeError, match="backbone="):
+        SwinClassifier(backbone=None, num_classes=3)
+    with pytest.raises(ValueError, match="label_smoothing=1.5"):
+        SwinClassifier.from_arguments(num_classes=2, label_smoothing=1.5, **TINY)
+    with pytest.raises(ValueError, match="output_activation='relu'"):
+        SwinClassifier.from_arguments(num_classes=2, output_activation="relu", **TINY)
+    with pytest.raises(ValueError, match=r"input_shape=\(4, 4, 3\)"):
+        SwinClassifier.from_arguments(num_classes=2, input_shape=(4, 4, 3), num_channels=1, **TINY)
+
+
+def test_search_space_gives_a_valid_model():
+    hp = keras_tuner.HyperParameters()
+    overrides = zoo.get_spec("swin_tiny_32").search_space(hp)
+    assert set(hp.values) == {"first_stage_heads", "head_dim", "mlp_ratio", "drop_path_rate"}
+    assert len(overrides["num_heads"]) == 3
+    model = zoo.create("swin_tiny_32", **overrides)
+    assert model.backbone.embed_dim == hp.values["first_stage_heads"] * hp.values["head_dim"]
+    assert model(np.ones((1, 32, 32, 3), "float32")).shape == (1, 10)
 
 
 def test_huggingface_swin_matches_last_hidden_state():

@@ -1,175 +1,78 @@
-"""The encoder shared by BERT, RoBERTa, ALBERT and DistilBERT.
-
-The four architectures differ only in how they embed tokens (segments or not, a position offset,
-factorised embeddings), whether their layers share weights and whether they have a pooler. The
-functions here build those parts; each variant's file wires them into a `TextBackbone`.
-"""
+"""BERT: a post-norm transformer encoder with token, position and segment embeddings."""
 
 from __future__ import annotations
 
-import inspect
-
 import keras
-from keras import ops
 
-from layers.attention import TransformerEncoderBlock
-from layers.validation import check_positive_float, check_positive_int, check_rate
+from zoo.text.encoder import (
+    TextBackbone,
+    check_encoder_arguments,
+    encoder_stack,
+    pooler,
+    position_embedding,
+    segment_embedding,
+    sum_embeddings,
+    text_inputs,
+    token_embedding,
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
-def gelu_approximate(x):
-    """GELU with the tanh approximation (Hugging Face's `gelu_new`, used by ALBERT)."""
-    return keras.activations.gelu(x, approximate=True)
+class BertBackbone(TextBackbone):
+    """The BERT encoder: embeddings, `num_layers` post-norm transformer layers and a pooler.
 
+    Token, learned position and segment embeddings are summed, layer-normalised and passed
+    through the transformer layers; padding tokens are not attended to. The pooler is a tanh
+    dense layer on the first (`[CLS]`) token.
 
-ACTIVATIONS = ("gelu", "gelu_approximate", "relu")
+    Args:
+        vocabulary_size: number of token ids.
+        num_layers: number of transformer layers.
+        num_heads: attention heads per layer; must divide `hidden_dim`.
+        hidden_dim: width of the embeddings and of every layer.
+        intermediate_dim: width of the feed-forward hidden layer.
+        dropout: dropout rate of embeddings, attention probabilities and sublayer outputs.
+            Defaults to `0.1`.
+        max_sequence_length: number of learned positions. Defaults to `512`.
+        num_segments: number of segment ids. Defaults to `2`.
+        activation: feed-forward activation, `"gelu"` (exact), `"gelu_approximate"` (tanh) or
+            `"relu"`. Defaults to `"gelu"`.
+        layer_norm_epsilon: epsilon of every layer norm. Defaults to `1e-12`.
+        **kwargs: `name`, `dtype` (a dtype policy; defaults to the global policy) and the other
+            `keras.Model` arguments.
 
+    Inputs: a dict of int32 tensors shaped `(batch, length)`: `"token_ids"`, `"segment_ids"`
+    and `"padding_mask"` (1 for real tokens, 0 for padding).
 
-def bert_initializer() -> keras.initializers.Initializer:
-    """BERT's initializer: a truncated normal with standard deviation 0.02."""
-    return keras.initializers.TruncatedNormal(stddev=0.02)
+    Outputs: a dict with `"sequence_output"` `(batch, length, hidden_dim)` and
+    `"pooled_output"` `(batch, hidden_dim)`.
 
+    Example:
 
-def check_encoder_arguments(
-    vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim, dropout, activation,
-    max_sequence_length, layer_norm_epsilon,
-) -> None:  # fmt: skip
-    for name, value in (
-        ("vocabulary_size", vocabulary_size),
-        ("num_layers", num_layers),
-        ("num_heads", num_heads),
-        ("hidden_dim", hidden_dim),
-        ("intermediate_dim", intermediate_dim),
-        ("max_sequence_length", max_sequence_length),
-    ):
-        check_positive_int(name, value)
-    if hidden_dim % num_heads:
-        raise ValueError(
-            f"`hidden_dim` must be divisible by `num_heads={num_heads}`. "
-            f"Received: hidden_dim={hidden_dim}"
-        )
-    check_rate("dropout", dropout)
-    if activation not in ACTIVATIONS:
-        raise ValueError(
-            f"`activation` must be one of {ACTIVATIONS}. Received: activation={activation!r}"
-        )
-    check_positive_float("layer_norm_epsilon", layer_norm_epsilon)
+    ```python
+    backbone = BertBackbone(vocabulary_size=30522, num_layers=2, num_heads=2, hidden_dim=128,
+                            intermediate_dim=512)
+    outputs = backbone({"token_ids": ids, "segment_ids": segments, "padding_mask": mask})
+    tiny = BertBackbone.from_preset("bert_tiny_en_uncased")  # published size, random weights
+    ```
 
-
-def text_inputs(with_segments: bool) -> dict[str, keras.KerasTensor]:
-    """Symbolic `token_ids`, `padding_mask` (and `segment_ids`), int32 shaped `(batch, length)`."""
-    names = ("token_ids", "segment_ids", "padding_mask") if with_segments else (
-        "token_ids", "padding_mask"
-    )  # fmt: skip
-    return {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in names}
-
-
-def encoder_block(
-    num_heads, intermediate_dim, dropout, activation, layer_norm_epsilon, dtype, name
-) -> TransformerEncoderBlock:
-    """One post-norm transformer layer, as in BERT (Devlin et al. 2019).
-
-    BERT drops out the attention probabilities and each sublayer's output, not the
-    feed-forward hidden layer (Hugging Face's `BertIntermediate` has no dropout).
-    """
-    return TransformerEncoderBlock(
-        num_heads=num_heads,
-        intermediate_dim=intermediate_dim,
-        dropout=dropout,
-        norm_first=False,
-        activation=gelu_approximate if activation == "gelu_approximate" else activation,
-        layer_norm_epsilon=layer_norm_epsilon,
-        kernel_initializer=bert_initializer(),
-        intermediate_dropout=False,
-        dtype=dtype,
-        name=name,
-    )
-
-
-def encoder_stack(
-    x,
-    padding_mask,
-    num_layers,
-    num_heads,
-    intermediate_dim,
-    dropout,
-    activation,
-    layer_norm_epsilon,
-    dtype,
-):
-    """`num_layers` independent post-norm encoder layers applied in turn (BERT, RoBERTa,
-    DistilBERT; ALBERT shares one layer instead)."""
-    for i in range(num_layers):
-        block = encoder_block(
-            num_heads,
-            intermediate_dim,
-            dropout,
-            activation,
-            layer_norm_epsilon,
-            dtype,
-            name=f"transformer_layer_{i}",
-        )
-        x = block(x, padding_mask=padding_mask)
-    return x  # fmt: skip
-
-
-def normalize_embeddings(x, dropout, layer_norm_epsilon, dtype):
-    x = keras.layers.LayerNormalization(
-        epsilon=layer_norm_epsilon, dtype=dtype, name="embeddings_layer_norm"
-    )(x)
-    return keras.layers.Dropout(dropout, dtype=dtype, name="embeddings_dropout")(x)
-
-
-def pooler(sequence_output, hidden_dim, dtype):
-    """BERT's pooler: a tanh dense layer on the first (`[CLS]`) token."""
-    first = sequence_output[:, 0, :]
-    return keras.layers.Dense(
-        hidden_dim,
-        activation="tanh",
-        kernel_initializer=bert_initializer(),
-        dtype=dtype,
-        name="pooled_dense",
-    )(first)
-
-
-def zeros_like_ids(token_ids):
-    return ops.zeros_like(token_ids)
-
-
-class TextBackbone(keras.Model):
-    """Base of the text backbones: a functional model whose config is its constructor arguments.
-
-    Subclasses take `arguments = dict(locals())` first in `__init__`, build their graph, then
-    call `super().__init__(inputs, outputs, dtype, arguments, **kwargs)`: every named argument of
-    the subclass's constructor becomes an attribute and part of `get_config`.
+    Reference:
+        Devlin et al., "BERT: Pre-training of Deep Bidirectional Transformers for Language
+        Understanding", NAACL 2019.
     """
 
-    def __init__(self, inputs, outputs, dtype, arguments: dict, **kwargs):
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
-        self.dtype_policy = dtype  # Functional ignores a `dtype` argument
-        for name in self._argument_names():
-            setattr(self, name, arguments[name])
-
-    @classmethod
-    def _argument_names(cls) -> list[str]:
-        parameters = inspect.signature(cls.__init__).parameters.values()
-        return [
-            p.name for p in parameters if p.name != "self" and p.kind is p.POSITIONAL_OR_KEYWORD
-        ]
-
-    @property
-    def token_embedding(self) -> keras.layers.Embedding:
-        """The token embedding table (tied to the masked-LM head)."""
-        return self.get_layer("token_embedding")
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-            **{name: getattr(self, name) for name in self._argument_names()},
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+    def __init__(
+        self, vocabulary_size: int, num_layers: int, num_heads: int, hidden_dim: int,
+        intermediate_dim: int, dropout: float = 0.1, max_sequence_length: int = 512,
+        num_segments: int = 2, activation: str = "gelu", layer_norm_epsilon: float = 1e-12, **kwargs
+    ):  # fmt: skip
+        check_encoder_arguments(self.constructor_arguments)
+        dtype = self.dtype_policy_from(kwargs)
+        inputs = text_inputs(with_segments=True)
+        tokens = token_embedding(vocabulary_size, hidden_dim, dtype)(inputs["token_ids"])
+        positions = position_embedding(max_sequence_length, dtype)(tokens)
+        segments = segment_embedding(num_segments, hidden_dim, dtype)(inputs["segment_ids"])
+        x = sum_embeddings([tokens, positions, segments], dropout, layer_norm_epsilon, dtype)
+        x = encoder_stack(x, inputs["padding_mask"], self.constructor_arguments, dtype)
+        outputs = {"sequence_output": x, "pooled_output": pooler(x, hidden_dim, dtype)}
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)

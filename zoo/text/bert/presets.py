@@ -1,90 +1,76 @@
-"""Named configurations of the published BERT, RoBERTa, ALBERT and DistilBERT sizes.
-
-`PRESETS` maps a name to the backbone class and its arguments; `backbone_from_preset` builds one
-(with random weights: load published weights with `zoo.from_huggingface`), and
-`parameter_count` computes a preset's size from its configuration without building it.
-"""
+"""Named BERT configurations, registered in the zoo: the published sizes and the task models."""
 
 from __future__ import annotations
 
-from typing import Any
+from zoo.registry import register
+from zoo.text.bert.backbone import BertBackbone
+from zoo.text.bert.classifier import BertClassifier
+from zoo.text.bert.masked_lm import BertMaskedLM
+from zoo.text.bert.token_classifier import BertTokenClassifier
+from zoo.text.inputs import masked_lm_inputs, token_inputs
+from zoo.text.presets import TINY, bert_size, encoder_search_space, register_backbone
 
-from zoo.text.bert.albert import AlbertBackbone
-from zoo.text.bert.backbone import TextBackbone
-from zoo.text.bert.bert import BertBackbone
-from zoo.text.bert.distilbert import DistilBertBackbone
-from zoo.text.bert.roberta import RobertaBackbone
+BERT_BASE = bert_size(12, 768)
 
-
-def _bert(layers: int, hidden: int) -> dict[str, Any]:
-    # Turc et al. 2019 ("Well-Read Students Learn Better"): heads = hidden / 64, FFN = 4 x hidden.
-    return {
-        "vocabulary_size": 30522,
-        "num_layers": layers,
-        "num_heads": hidden // 64,
-        "hidden_dim": hidden,
-        "intermediate_dim": 4 * hidden,
-    }
-
-
-PRESETS: dict[str, tuple[type[TextBackbone], dict[str, Any]]] = {
-    "bert_tiny_en_uncased": (BertBackbone, _bert(2, 128)),
-    "bert_mini_en_uncased": (BertBackbone, _bert(4, 256)),
-    "bert_small_en_uncased": (BertBackbone, _bert(4, 512)),
-    "bert_base_en_uncased": (BertBackbone, _bert(12, 768)),
-    "roberta_base_en": (RobertaBackbone, {**_bert(12, 768), "vocabulary_size": 50265}),
-    "albert_base_en_uncased": (
-        AlbertBackbone,
-        {**_bert(12, 768), "vocabulary_size": 30000, "embedding_dim": 128},
-    ),
-    "distilbert_base_en_uncased": (DistilBertBackbone, _bert(6, 768)),
+# Devlin et al. 2019 (base) and Google's BERT miniatures (Turc et al. 2019), uncased English.
+SIZES = {
+    "bert_tiny_en_uncased": ("BERT-Tiny", 2, 128),
+    "bert_mini_en_uncased": ("BERT-Mini", 4, 256),
+    "bert_small_en_uncased": ("BERT-Small", 4, 512),
+    "bert_base_en_uncased": ("BERT-base", 12, 768),
 }
 
+for _name, (_title, _layers, _hidden) in SIZES.items():
+    register_backbone(
+        _name,
+        BertBackbone,
+        "bert",
+        f"{_title}: {_layers} layers, hidden {_hidden}, uncased English WordPiece vocabulary.",
+        **bert_size(_layers, _hidden),
+    )
 
-def _check_name(name: str) -> None:
-    if name not in PRESETS:
-        raise ValueError(
-            f"Unknown preset {name!r}; known: {sorted(PRESETS)}. Received: name={name!r}"
-        )
+register_backbone(
+    "bert_backbone",
+    BertBackbone,
+    "bert",
+    "BERT encoder (base size by default: 12 layers, hidden 768).",
+    **BERT_BASE,
+)
 
+# Task models on a fresh BERT-base backbone (flat arguments mix task and backbone ones):
+# name -> (task class, task, the task's own arguments, description).
+TASKS = {
+    "bert_classifier": (
+        BertClassifier,
+        "classifier",
+        {"num_classes": 2},
+        "BERT-base sequence classifier (pooled output, dropout, dense).",
+    ),
+    "bert_token_classifier": (
+        BertTokenClassifier,
+        "token_classifier",
+        {"num_classes": 9},
+        "BERT-base token classifier (per-token dense layer).",
+    ),
+    "bert_masked_lm": (
+        BertMaskedLM,
+        "masked_lm",
+        {"num_masked": 20},
+        "BERT-base masked language model (head tied to the token embeddings).",
+    ),
+}
 
-def backbone_from_preset(name: str, **overrides: Any) -> TextBackbone:
-    """Builds the backbone of preset `name` (random weights), with `overrides` applied.
-
-    Example:
-
-    ```python
-    backbone = backbone_from_preset("bert_tiny_en_uncased", dropout=0.0)
-    ```
-    """
-    _check_name(name)
-    cls, arguments = PRESETS[name]
-    return cls(**{**arguments, **overrides})
-
-
-def parameter_count(name: str, **overrides: Any) -> int:
-    """The number of weights of preset `name`'s backbone, computed from its configuration."""
-    _check_name(name)
-    cls, arguments = PRESETS[name]
-    return count_backbone_parameters(cls, **{**arguments, **overrides})
-
-
-def count_backbone_parameters(cls: type[TextBackbone], **arguments: Any) -> int:
-    """Weights of a backbone of class `cls` built with `arguments`, counted without building it."""
-    defaults = {"max_sequence_length": 512, "num_segments": 2, "padding_index": 1}
-    a = {**defaults, **arguments}
-    hidden, inner = a["hidden_dim"], a["intermediate_dim"]
-    width = a.get("embedding_dim", 128) if cls is AlbertBackbone else hidden
-    positions = a["max_sequence_length"]
-    segments = a["num_segments"]
-    if cls is RobertaBackbone:
-        positions += a["padding_index"] + 1
-        segments = 1
-    elif cls is DistilBertBackbone:
-        segments = 0
-    embeddings = (a["vocabulary_size"] + positions + segments) * width + 2 * width
-    layer = 4 * (hidden * hidden + hidden) + 2 * hidden * inner + inner + hidden + 4 * hidden
-    layers = layer if cls is AlbertBackbone else a["num_layers"] * layer
-    projection = width * hidden + hidden if cls is AlbertBackbone else 0
-    pooler = 0 if cls is DistilBertBackbone else hidden * hidden + hidden
-    return embeddings + projection + layers + pooler
+for _name, (_task_class, _task, _arguments, _description) in TASKS.items():
+    _masked = _task_class is BertMaskedLM  # takes `mask_positions` too
+    register(
+        _name,
+        _task_class,
+        family="bert",
+        task=_task,
+        description=_description,
+        tiny={**TINY, "num_masked": 3} if _masked else TINY,
+        example_inputs=masked_lm_inputs if _masked else token_inputs,
+        search_space=encoder_search_space,
+        **_arguments,
+        **BERT_BASE,
+    )

@@ -5,9 +5,14 @@ from __future__ import annotations
 import keras
 
 from layers.convolution import InvertedResidual
-from layers.validation import check_positive_float, check_positive_int, check_rate
-from zoo.task import ClassifierTask
-from zoo.vision.task import check_image_shape
+from layers.validation import (
+    check_positive_float,
+    check_positive_int,
+    check_positive_ints,
+    check_rate,
+)
+from zoo.models import Backbone
+from zoo.vision.inputs import check_image_shape
 
 # (expansion t, channels c, repeats n, first stride s) of MobileNetV2, Table 2.
 MOBILENET_V2_BLOCKS = (
@@ -28,23 +33,20 @@ def make_divisible(value: float, divisor: int = 8) -> int:
 
 
 def _check_blocks(blocks) -> tuple[tuple[int, int, int, int], ...]:
-    ok = isinstance(blocks, list | tuple) and len(blocks) > 0
-    ok = ok and all(
-        isinstance(b, list | tuple)
-        and len(b) == 4
-        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in b)
-        for b in blocks
-    )
-    if not ok:
+    if (
+        not isinstance(blocks, list | tuple)
+        or not blocks
+        or not all(isinstance(b, list | tuple) and len(b) == 4 for b in blocks)
+    ):
         raise ValueError(
             "`blocks` must be a non-empty sequence of (expansion, channels, repeats, stride) "
             f"positive integers. Received: blocks={blocks!r}"
         )
-    return tuple(tuple(b) for b in blocks)
+    return tuple(check_positive_ints(f"blocks[{i}]", b) for i, b in enumerate(blocks))
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
-class MobileNetV2Backbone(keras.Model):
+class MobileNetV2Backbone(Backbone):
     """MobileNetV2: a strided stem, stages of `InvertedResidual` blocks and a 1x1 head conv.
 
     Channel counts are scaled by `width_multiplier` and rounded to multiples of 8. With
@@ -67,7 +69,8 @@ class MobileNetV2Backbone(keras.Model):
         activation: activation of the stem, blocks and head. Defaults to `"relu6"`.
         drop_path_rate: stochastic depth rate of the last residual block. Defaults to `0.0`.
         norm_momentum: batch normalization momentum. Defaults to `0.99`.
-        **kwargs: `name`, `dtype` (a dtype policy) and the other `keras.Model` arguments.
+        **kwargs: `name`, `dtype` (a dtype policy; defaults to the global policy) and the other
+            `keras.Model` arguments.
 
     Example:
 
@@ -94,26 +97,16 @@ class MobileNetV2Backbone(keras.Model):
         norm_momentum: float = 0.99,
         **kwargs,
     ):
-        input_shape = check_image_shape("input_shape", input_shape)
-        if input_shape is None:
-            raise ValueError(
-                "`input_shape` must be (height, width, channels). Received: input_shape=None"
-            )
+        input_shape = check_image_shape("input_shape", input_shape, allow_none=False)
         check_positive_float("width_multiplier", width_multiplier)
         blocks = _check_blocks(blocks)
         check_positive_int("stem_filters", stem_filters)
-        if head_filters is not None:
-            check_positive_int("head_filters", head_filters)
-        if se_ratio is not None:
-            check_positive_float("se_ratio", se_ratio)
+        check_positive_int("head_filters", head_filters, allow_none=True)
+        check_positive_float("se_ratio", se_ratio, allow_none=True)
         check_rate("drop_path_rate", drop_path_rate)
-        if drop_path_rate >= 1:
-            raise ValueError(
-                f"`drop_path_rate` must be below 1. Received: drop_path_rate={drop_path_rate!r}"
-            )
         check_rate("norm_momentum", norm_momentum)
 
-        dtype = ClassifierTask.resolve_dtype_policy(kwargs.pop("dtype", None))
+        dtype = self.dtype_policy_from(kwargs)
         images = keras.Input(shape=input_shape, name="images")
         x = keras.layers.Conv2D(
             make_divisible(stem_filters * width_multiplier),
@@ -150,33 +143,6 @@ class MobileNetV2Backbone(keras.Model):
                 momentum=norm_momentum, name="head_bn", dtype=dtype
             )(x)
             x = keras.layers.Activation(activation, name="head_act", dtype=dtype)(x)
-        super().__init__(inputs=images, outputs={"feature_map": x}, **kwargs)
-        self.dtype_policy = dtype
-
+        super().__init__(inputs=images, outputs={"feature_map": x}, dtype=dtype, **kwargs)
         self.input_shape_ = input_shape
-        self.width_multiplier = width_multiplier
         self.blocks = blocks
-        self.stem_filters = stem_filters
-        self.head_filters = head_filters
-        self.se_ratio = se_ratio
-        self.activation = activation
-        self.drop_path_rate = drop_path_rate
-        self.norm_momentum = norm_momentum
-
-    def get_config(self):
-        return {
-            **ClassifierTask.base_config(self),
-            "input_shape": list(self.input_shape_),
-            "width_multiplier": self.width_multiplier,
-            "blocks": [list(b) for b in self.blocks],
-            "stem_filters": self.stem_filters,
-            "head_filters": self.head_filters,
-            "se_ratio": self.se_ratio,
-            "activation": self.activation,
-            "drop_path_rate": self.drop_path_rate,
-            "norm_momentum": self.norm_momentum,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

@@ -5,10 +5,25 @@ from __future__ import annotations
 from zoo.registry import register
 from zoo.vision.mobilenet.classifier import MobileNetV2Classifier
 
-# Registered widths; any other (the paper's 0.35, 0.75, 1.4) is a `width_multiplier` override.
-WIDTH_PRESETS = {
-    "mobilenet_v2_050_224": 0.5,
-    "mobilenet_v2_100_224": 1.0,
+# name: (description, arguments). Other widths (the paper's 0.35, 0.75, 1.4) are a
+# `width_multiplier` override.
+MOBILENET_PRESETS = {
+    "mobilenet_v2_050_224": (
+        "MobileNetV2, width multiplier 0.5, 224 px, ImageNet-1k head.",
+        dict(width_multiplier=0.5, num_classes=1000),
+    ),
+    "mobilenet_v2_100_224": (
+        "MobileNetV2, width multiplier 1.0, 224 px, ImageNet-1k head.",
+        dict(width_multiplier=1.0, num_classes=1000),
+    ),
+    "mobilenet_v3_style_100_224": (
+        "MobileNetV2 blocks with squeeze-and-excitation and hard-swish (V3-style).",
+        dict(se_ratio=0.25, activation="hard_swish", num_classes=1000),
+    ),
+    "mobilenet_v2_050_32": (
+        "MobileNetV2 at width 0.5 for 32x32x3 images (CIFAR-style).",
+        dict(input_shape=(32, 32, 3), width_multiplier=0.5, num_classes=10),
+    ),
 }
 
 _TINY = dict(
@@ -29,35 +44,15 @@ def mobilenet_search_space(hp) -> dict:
     }
 
 
-for _name, _alpha in WIDTH_PRESETS.items():
+for _name, (_description, _arguments) in MOBILENET_PRESETS.items():
+    # The tiny version keeps the preset's block type (SE and activation), on small inputs.
     register(
         _name,
         MobileNetV2Classifier,
-        description=f"MobileNetV2, width multiplier {_alpha}, 224 px, ImageNet-1k head.",
+        family="mobilenet",
+        task="classifier",
+        description=_description,
         tiny=_TINY,
         search_space=mobilenet_search_space,
-        width_multiplier=_alpha,
-        num_classes=1000,
+        **_arguments,
     )
-
-register(
-    "mobilenet_v3_style_100_224",
-    MobileNetV2Classifier,
-    description="MobileNetV2 blocks with squeeze-and-excitation and hard-swish (V3-style).",
-    tiny={**_TINY, "se_ratio": 0.25},
-    search_space=mobilenet_search_space,
-    se_ratio=0.25,
-    activation="hard_swish",
-    num_classes=1000,
-)
-
-register(
-    "mobilenet_v2_050_32",
-    MobileNetV2Classifier,
-    description="MobileNetV2 at width 0.5 for 32x32x3 images (CIFAR-style).",
-    tiny=_TINY,
-    search_space=mobilenet_search_space,
-    input_shape=(32, 32, 3),
-    width_multiplier=0.5,
-    num_classes=10,
-)

@@ -11,7 +11,7 @@ from layers.validation import (
     check_positive_ints,
     check_rate,
 )
-from zoo.task import ClassifierTask
+from zoo.models import Backbone
 from zoo.vision.swin.layers import PatchMerging, SwinBlock
 
 
@@ -27,7 +27,7 @@ def stage_windows(resolution, window_size: int) -> tuple[int, int]:
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
-class SwinBackbone(keras.Model):
+class SwinBackbone(Backbone):
     """The Swin Transformer: patch embedding and stages of shifted-window blocks.
 
     The image is cut into `patch_size` patches projected to `embed_dim` (a strided convolution)
@@ -54,7 +54,8 @@ class SwinBackbone(keras.Model):
         attention_dropout: dropout of the attention probabilities. Defaults to `0.0`.
         drop_path_rate: stochastic depth rate of the last block. Defaults to `0.1`.
         layer_norm_epsilon: epsilon of every layer norm. Defaults to `1e-5`.
-        **kwargs: `name`, `dtype` (a dtype policy) and the other `keras.Model` arguments.
+        **kwargs: `name`, `dtype` (a dtype policy; defaults to the global policy) and the other
+            `keras.Model` arguments.
 
     Example:
 
@@ -121,7 +122,7 @@ class SwinBackbone(keras.Model):
                 )
             resolution = (resolution[0] // 2, resolution[1] // 2)
 
-        dtype = ClassifierTask.resolve_dtype_policy(kwargs.pop("dtype", None))
+        dtype = self.dtype_policy_from(kwargs)
         images = keras.Input(shape=(*image_hw, num_channels), name="images")
         x = keras.layers.Conv2D(
             embed_dim, patch_size, strides=patch_size, name="patch_embedding", dtype=dtype
@@ -160,42 +161,7 @@ class SwinBackbone(keras.Model):
         x = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, name="final_norm", dtype=dtype
         )(x)
-        super().__init__(inputs=images, outputs={"sequence_output": x}, **kwargs)
-        self.dtype_policy = dtype
-
-        self.image_size = image_size
+        super().__init__(inputs=images, outputs={"sequence_output": x}, dtype=dtype, **kwargs)
         self.image_hw = image_hw
-        self.patch_size = patch_size
-        self.num_channels = num_channels
-        self.embed_dim = embed_dim
         self.depths = depths
         self.num_heads = num_heads
-        self.window_size = window_size
-        self.mlp_ratio = mlp_ratio
-        self.dropout = dropout
-        self.attention_dropout = attention_dropout
-        self.drop_path_rate = drop_path_rate
-        self.layer_norm_epsilon = layer_norm_epsilon
-
-    def get_config(self):
-        return {
-            **ClassifierTask.base_config(self),
-            "image_size": self.image_size
-            if isinstance(self.image_size, int)
-            else list(self.image_size),
-            "patch_size": self.patch_size,
-            "num_channels": self.num_channels,
-            "embed_dim": self.embed_dim,
-            "depths": list(self.depths),
-            "num_heads": list(self.num_heads),
-            "window_size": self.window_size,
-            "mlp_ratio": self.mlp_ratio,
-            "dropout": self.dropout,
-            "attention_dropout": self.attention_dropout,
-            "drop_path_rate": self.drop_path_rate,
-            "layer_norm_epsilon": self.layer_norm_epsilon,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

@@ -9,8 +9,8 @@ from keras import ops
 from layers.embedding import RelativePositionBias
 from layers.regularization import StochasticDepth
 from layers.validation import (
+    check_int_in_range,
     check_int_pair,
-    check_non_negative_int,
     check_positive_float,
     check_positive_int,
     check_rate,
@@ -19,6 +19,17 @@ from layers.validation import (
 # The reference implementation fills masked logits with -100 (not -inf): exp(-100) is 0 in
 # float32 and -100 stays finite in float16.
 MASK_VALUE = -100.0
+
+
+def _check_multiples(name: str, value, divisor: int, divisor_name: str) -> tuple[int, int]:
+    # Grid sides that must split into whole windows (or 2x2 merges); `layers.validation` has
+    # no divisibility check yet.
+    pair = check_int_pair(name, value)
+    if any(side % divisor for side in pair):
+        raise ValueError(
+            f"`{name}` must be multiples of {divisor_name}. Received: {name}={value!r}"
+        )
+    return pair
 
 
 def window_partition(x, window_size: int):
@@ -215,25 +226,21 @@ class SwinBlock(keras.layers.Layer):
         self.num_heads = check_positive_int("num_heads", num_heads)
         self.input_resolution = check_int_pair("input_resolution", input_resolution)
         self.window_size = check_positive_int("window_size", window_size)
-        self.shift_size = check_non_negative_int("shift_size", shift_size)
-        if self.shift_size >= self.window_size:
-            raise ValueError(
-                f"`shift_size` must be below window_size={window_size}. "
-                f"Received: shift_size={shift_size}"
-            )
-        if any(side % self.window_size for side in self.input_resolution):
-            raise ValueError(
-                f"`input_resolution` must be multiples of window_size={window_size}. "
-                f"Received: input_resolution={input_resolution}"
-            )
+        self.shift_size = check_int_in_range(
+            "shift_size",
+            shift_size,
+            0,
+            self.window_size,
+            include_high=False,
+            high_name="window_size",
+        )
+        _check_multiples(
+            "input_resolution", input_resolution, window_size, f"window_size={window_size}"
+        )
         self.mlp_ratio = check_positive_float("mlp_ratio", mlp_ratio)
         self.dropout = check_rate("dropout", dropout)
         self.attention_dropout = check_rate("attention_dropout", attention_dropout)
         self.drop_path_rate = check_rate("drop_path_rate", drop_path_rate)
-        if self.drop_path_rate >= 1:
-            raise ValueError(
-                f"`drop_path_rate` must be below 1. Received: drop_path_rate={drop_path_rate}"
-            )
         self.layer_norm_epsilon = check_positive_float("layer_norm_epsilon", layer_norm_epsilon)
         self._mask = None
         if self.shift_size:
@@ -331,10 +338,7 @@ class PatchMerging(keras.layers.Layer):
     def __init__(self, input_resolution, layer_norm_epsilon: float = 1e-5, **kwargs):
         super().__init__(**kwargs)
         self.input_resolution = check_int_pair("input_resolution", input_resolution)
-        if any(side % 2 for side in self.input_resolution):
-            raise ValueError(
-                f"`input_resolution` must be even. Received: input_resolution={input_resolution}"
-            )
+        _check_multiples("input_resolution", input_resolution, 2, "2 (even)")
         self.layer_norm_epsilon = check_positive_float("layer_norm_epsilon", layer_norm_epsilon)
 
     def build(self, input_shape):

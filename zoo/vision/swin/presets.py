@@ -42,11 +42,35 @@ _TINY = dict(
     num_classes=3,
 )
 
+
+def swin_search_space(num_stages: int):
+    """The search space of `SwinClassifier` presets with `num_stages` stages.
+
+    Searched: the heads of the first stage (doubling every stage, as in the paper), the width
+    per head (so `embed_dim` = heads x head width), the MLP ratio and stochastic depth. The
+    depths, window and patch sizes stay the preset's, which fit its image size.
+    """
+
+    def search_space(hp) -> dict:
+        heads = hp.Choice("first_stage_heads", [2, 3, 4])
+        return {
+            "embed_dim": heads * hp.Choice("head_dim", [8, 16, 32]),
+            "num_heads": tuple(heads * 2**stage for stage in range(num_stages)),
+            "mlp_ratio": hp.Choice("mlp_ratio", [2.0, 4.0]),
+            "drop_path_rate": hp.Float("drop_path_rate", 0.0, 0.3, step=0.1),
+        }
+
+    return search_space
+
+
 register(
     "swin_tiny_patch4_window7_224",
     SwinClassifier,
+    family="swin",
+    task="classifier",
     description="Swin-T (patch 4, window 7) at 224 px, ImageNet-1k head.",
     tiny=_TINY,
+    search_space=swin_search_space(len(SWIN_TINY_224["depths"])),
     num_classes=1000,
     **SWIN_TINY_224,
 )
@@ -54,8 +78,11 @@ register(
 register(
     "swin_tiny_32",
     SwinClassifier,
+    family="swin",
+    task="classifier",
     description="Small Swin for 32x32x3 images (2x2 patches, 4x4 windows, 3 stages).",
     tiny=_TINY,
+    search_space=swin_search_space(len(SWIN_TINY_32["depths"])),
     num_classes=10,
     **SWIN_TINY_32,
 )

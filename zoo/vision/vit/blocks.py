@@ -99,10 +99,6 @@ class ViTEncoderBlock(keras.layers.Layer):
         self.dropout = check_rate("dropout", dropout)
         self.attention_dropout = check_rate("attention_dropout", attention_dropout)
         self.drop_path_rate = check_rate("drop_path_rate", drop_path_rate)
-        if self.drop_path_rate >= 1.0:
-            raise ValueError(
-                f"`drop_path_rate` must be below 1. Received: drop_path_rate={drop_path_rate!r}"
-            )
         self.layer_norm_epsilon = check_positive_float("layer_norm_epsilon", layer_norm_epsilon)
 
     def build(self, input_shape):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import keras
 
 from layers.validation import check_choice, check_positive_int
-from zoo.models import Task, classification_head
-from zoo.models.heads import check_output_activation
-from zoo.vision.task import check_image_shape, check_label_smoothing, resized_input
+from zoo.models import Task, check_output_activation, classification_head
+from zoo.vision.inputs import check_image_shape, check_label_smoothing, resized_input
 from zoo.vision.vit.backbone import ViTBackbone
 
 POOLINGS = ("token", "mean")
