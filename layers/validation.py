@@ -12,6 +12,7 @@ up in a layer's config must be a plain Python number.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 
@@ -82,6 +83,23 @@ def check_int_in_range(
     return value
 
 
+def check_int_at_least(name: str, value, minimum: int, why: str = "") -> int:
+    """An integer `>= minimum`; `why` says where the bound comes from.
+
+    Example:
+
+    ```python
+    check_int_at_least("sequence_length", 2, 3, "room for [CLS] and [SEP]")  # ValueError
+    ```
+    """
+    if not _is_int(value) or value < minimum:
+        reason = f" ({why})" if why else ""
+        raise ValueError(
+            f"`{name}` must be an integer of at least {minimum}{reason}. Received: {name}={value!r}"
+        )
+    return value
+
+
 def check_positive_ints(name: str, values, *, allow_numpy: bool = False) -> tuple[int, ...]:
     """A non-empty sequence of positive integers, returned as a tuple."""
     is_sequence = isinstance(values, Sequence) and not isinstance(values, str)
@@ -117,6 +135,15 @@ def check_positive_float(
 def check_non_negative_float(name: str, value, *, allow_numpy: bool = False) -> float:
     if not _is_number(value, allow_numpy) or not value >= 0:
         raise ValueError(f"`{name}` must be a non-negative number. Received: {name}={value!r}")
+    return float(value)
+
+
+def check_finite_number_above(name: str, value, low: float, *, inclusive: bool = True) -> float:
+    """A finite number `>= low` (`> low` with `inclusive=False`), returned as a float."""
+    ok = _is_number(value) and math.isfinite(value)
+    if not ok or not (value >= low if inclusive else value > low):
+        relation = ">=" if inclusive else ">"
+        raise ValueError(f"`{name}` must be a number {relation} {low}. Received: {name}={value!r}")
     return float(value)
 
 

@@ -270,10 +270,12 @@ def run_layer_test(
             not value, across call modes and save/load.
         run_training: fit one epoch of a model holding the layer and require the weights to move.
         run_jit: compare a `jit_compile=True` call with the eager one.
-        run_mixed_precision: build and train under the `mixed_float16` global policy.
+        run_mixed_precision: build and train under the `mixed_float16` global policy (the
+            training step runs under `MirroredStrategy` too when `run_distributed`).
         expected_mixed_dtype: output dtype under `mixed_float16` (`None` skips the check).
         run_saving: save a model holding the layer as `.keras`, reload, compare outputs.
-        run_distributed: fit one step under a two-device `MirroredStrategy`.
+        run_distributed: fit one step under a two-device `MirroredStrategy` (with
+            `mixed_float16` when `run_mixed_precision` and `run_training`).
         atol, rtol: tolerances for value comparisons.
 
     Returns:
@@ -331,10 +333,6 @@ def run_layer_test(
                         f"under mixed_float16 the output dtype is {dtypes}, "
                         f"expected {expected_mixed_dtype}"
                     )
-            if run_training and floating:
-                _layer_training_step(
-                    cls, init_kwargs, input_data, call_kwargs, batch, build_optimizer_first=True
-                )
 
     if run_saving:
         inputs = _symbolic_inputs(input_data)
@@ -349,12 +347,28 @@ def run_layer_test(
         else:
             assert_allclose(after, before, atol, rtol, ".keras round trip")
 
-    if run_distributed and floating:
+    mixed_training = run_mixed_precision and run_training and floating
+    distributed_training = run_distributed and floating
+    if mixed_training or distributed_training:
+        # One step covers both: the layer built under `mixed_float16` in a model fitted under a
+        # two-device `MirroredStrategy` (the float32 step above covers each on its own path).
+        policy = "mixed_float16" if mixed_training else keras.config.dtype_policy().name
 
-        def fit_distributed(strategy):
-            _layer_training_step(cls, init_kwargs, input_data, call_kwargs, batch)
+        def training_step(strategy=None) -> None:
+            with dtype_policy(policy):
+                _layer_training_step(
+                    cls,
+                    init_kwargs,
+                    input_data,
+                    call_kwargs,
+                    batch,
+                    build_optimizer_first=strategy is None,
+                )
 
-        run_in_mirrored_strategy(fit_distributed)
+        if distributed_training:
+            run_in_mirrored_strategy(training_step)
+        else:
+            training_step()
 
     return {"output": output, "layer": layer}
 
@@ -418,10 +432,12 @@ def run_model_test(
 ) -> keras.Model:
     """Runs the shared checks on a model.
 
-    The model is built, called, predicted on `tf.data` and fitted one epoch; it is saved as
-    `.keras` and reloaded, and the reloaded copy predicts and fits under XLA (so one model and
-    one training trace cover both checks); a `mixed_float16` copy and a `MirroredStrategy` copy
-    are built and fitted too.
+    One model is built, called, and predicted on `tf.data`; it is saved as `.keras` and
+    reloaded, and the reloaded copy predicts and fits one epoch under XLA (one model and one
+    training trace for the round trip and XLA). A fresh copy built under `mixed_float16` is
+    fitted under a two-device `MirroredStrategy` (the plain graph-mode `fit`), saved and
+    reloaded with its optimizer state. Each traced training step is a distinct check; none is
+    traced twice for the same configuration.
 
     Args:
         build_fn: returns a fresh model (compiled for its task, or not).
@@ -436,7 +452,8 @@ def run_model_test(
             `run_layer_test`.
 
     Returns:
-        The trained model.
+        The model built first (trained when neither the mixed precision nor the distributed
+        fit ran on a copy of it).
     """
     batch = _batch_size(input_data)
 
@@ -449,44 +466,47 @@ def run_model_test(
     def fit_targets(model):
         return targets if targets is not None else _random_like(model(input_data))
 
+    def fit_and_require_learning(model, what: str, **kwargs) -> None:
+        before = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
+        _fit_one_epoch(model, input_data, fit_targets(model), **kwargs)
+        after = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
+        if not _weights_changed(before, after):
+            raise AssertionError(f"{what}: one epoch of fit left every trainable weight as is")
+
     model = build_compiled()
     if type(model) not in (keras.Model, keras.Sequential) and not _is_plain_functional(model):
         assert_registered(type(model))
         assert_config_covers_signature(model, init_kwargs)
 
-    # Eager call, predict on a tf.data pipeline, one epoch of fit.
+    # Eager call and predict on a tf.data pipeline.
     output = model(input_data, training=False)
     _assert_finite(output, "eager call")
     dataset = tf.data.Dataset.from_tensor_slices(input_data).batch(max(1, batch // 2))
     predicted = model.predict(dataset, verbose=0)
     if not stochastic:
         assert_allclose(predicted, output, atol, rtol, "predict on tf.data vs eager call")
-    y = fit_targets(model)
-    before = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
-    _fit_one_epoch(model, input_data, y, batch_size=max(1, batch // 2))
-    if not _weights_changed(
-        before, [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
-    ):
-        raise AssertionError("one epoch of fit left every trainable weight as is")
+
+    fresh_fit = run_mixed_precision or run_distributed
+    if not fresh_fit or not (run_saving or run_jit):
+        # The plain graph-mode `fit` in float32, on the path users take (the optimizer builds
+        # inside the first traced step); otherwise the fresh copy and the XLA fit cover it.
+        fit_and_require_learning(model, "fit", batch_size=max(1, batch // 2))
+    elif model.built and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)  # saved with its (untouched) slots
 
     if run_saving:
         # The reloaded copy is also the XLA model: its `predict` and its epoch of `fit` compile
         # with XLA, so the round trip and XLA cost one model and one training trace.
         expected = model(input_data, training=False)
-        with temporary_path("model.keras") as path:
-            model.save(path)
-            loaded = keras.saving.load_model(path)
-        if type(loaded) is not type(model):
-            raise AssertionError(f"reloaded a {type(loaded).__name__}, saved a {type(model)}")
-        saved_steps = int(model.optimizer.iterations.numpy())
-        if int(loaded.optimizer.iterations.numpy()) != saved_steps:
-            raise AssertionError("the optimizer state did not survive the .keras round trip")
+        loaded = _save_and_reload(model, "model.keras")
         if run_jit:
             loaded.jit_compile = True
         reloaded = loaded.predict(input_data, verbose=0)
         if not stochastic:
             _assert_reloaded_output(loaded, input_data, reloaded, expected, run_jit, atol, rtol)
-        _fit_one_epoch(loaded, input_data, y, batch_size=batch)
+        fit_and_require_learning(
+            loaded, "XLA fit" if run_jit else "fit", batch_size=batch, build_optimizer_first=True
+        )
     elif run_jit:
         inference = tf.function(lambda x: model(x, training=False), jit_compile=True)
         out = inference(input_data)
@@ -494,46 +514,56 @@ def run_model_test(
             assert_allclose(out, model(input_data, training=False), atol, rtol, "XLA vs eager")
         jit_model = build_compiled()
         jit_model.compile(optimizer=jit_model.optimizer, loss=jit_model.loss, jit_compile=True)
-        _fit_one_epoch(
-            jit_model,
-            input_data,
-            fit_targets(jit_model),
-            batch_size=batch,
-            build_optimizer_first=True,
+        fit_and_require_learning(jit_model, "XLA fit", batch_size=batch, build_optimizer_first=True)
+
+    if fresh_fit:
+        # One fresh model covers both: built under `mixed_float16` and fitted under a two-device
+        # `MirroredStrategy` (the float32 XLA fit above covers float32 training).
+        policy = "mixed_float16" if run_mixed_precision else keras.config.dtype_policy().name
+        what = " under ".join(
+            ([policy] if run_mixed_precision else []) + (["MirroredStrategy"] * run_distributed)
         )
 
-    if run_mixed_precision:
-        with dtype_policy("mixed_float16"):
-            mixed = build_compiled()
-            _assert_finite(mixed(input_data, training=False), "mixed_float16 call")
-            _fit_one_epoch(
-                mixed, input_data, fit_targets(mixed), batch_size=batch, build_optimizer_first=True
-            )
+        def fit_fresh(strategy=None) -> keras.Model:
+            with dtype_policy(policy):
+                fresh = build_compiled()
+                _assert_finite(fresh(input_data, training=False), f"{what} call")
+                if run_mixed_precision:
+                    # The loss scale starts high, and the steps that overflow are skipped: the
+                    # weights need not move in one epoch, the loss must stay finite.
+                    _fit_one_epoch(
+                        fresh, input_data, fit_targets(fresh), batch_size=max(1, batch // 2)
+                    )
+                else:
+                    fit_and_require_learning(fresh, f"{what} fit", batch_size=max(1, batch // 2))
+            return fresh
+
+        fresh = run_in_mirrored_strategy(fit_fresh) if run_distributed else fit_fresh()
         if run_saving:
-            # Reloaded under the float32 global policy, the model must stay mixed precision and
-            # keep its (loss-scaled) optimizer state.
-            with temporary_path("mixed.keras") as path:
-                mixed.save(path)
-                reloaded = keras.saving.load_model(path)
-            if reloaded.dtype_policy.name != "mixed_float16":
+            # Reloaded under the float32 global policy, a mixed precision model must stay so.
+            reloaded = _save_and_reload(fresh, "fresh.keras")
+            if run_mixed_precision and reloaded.dtype_policy.name != "mixed_float16":
                 raise AssertionError(
                     f"a mixed_float16 model reloaded as {reloaded.dtype_policy.name}: "
                     "its get_config() must carry `dtype`"
                 )
-            if int(reloaded.optimizer.iterations.numpy()) != int(
-                mixed.optimizer.iterations.numpy()
-            ):
-                raise AssertionError("mixed_float16 optimizer state did not survive the round trip")
-
-    if run_distributed:
-
-        def fit_distributed(strategy):
-            replicated = build_compiled()
-            _fit_one_epoch(replicated, input_data, fit_targets(replicated), batch_size=batch)
-
-        run_in_mirrored_strategy(fit_distributed)
 
     return model
+
+
+def _save_and_reload(model: keras.Model, filename: str) -> keras.Model:
+    """A `.keras` round trip that must keep the class and the optimizer's step count."""
+    with temporary_path(filename) as path:
+        model.save(path)
+        loaded = keras.saving.load_model(path)
+    if type(loaded) is not type(model):
+        raise AssertionError(f"reloaded a {type(loaded).__name__}, saved a {type(model)}")
+    if int(loaded.optimizer.iterations.numpy()) != int(model.optimizer.iterations.numpy()):
+        raise AssertionError(
+            f"the optimizer state of a {model.dtype_policy.name} model did not survive "
+            "the .keras round trip"
+        )
+    return loaded
 
 
 def _assert_reloaded_output(loaded, input_data, reloaded, expected, jit, atol, rtol) -> None:
@@ -598,7 +628,8 @@ def run_optimizer_test(
     Trains a small regression model for `steps` full-batch steps, saves it as `.keras` with the
     optimizer state, reloads it and trains both copies `resume_steps` more steps: the reloaded
     copy must follow the original exactly (slot variables restored). Also requires the loss to
-    fall, XLA to agree with the plain run, and `mixed_float16` and `MirroredStrategy` runs.
+    fall, XLA to agree with the plain run, and a `mixed_float16` run under a two-device
+    `MirroredStrategy` to stay finite.
 
     Returns:
         A dict with the final `"weights"` and the per-step `"losses"` of the plain run.
@@ -646,24 +677,28 @@ def run_optimizer_test(
         train(jit_model, steps + resume_steps, jit=True, build_first=True)
         assert_allclose(jit_model.get_weights(), model.get_weights(), 1e-4, 1e-4, "XLA vs plain")
 
-    if run_mixed_precision:
-        with dtype_policy("mixed_float16"):
-            mixed = _regression_model()
-            mixed_losses = train(mixed, steps, build_first=True)
-        if not np.all(np.isfinite(mixed_losses)):
-            raise AssertionError(f"mixed_float16 losses are not finite: {mixed_losses}")
-        if not isinstance(mixed.optimizer, keras.optimizers.LossScaleOptimizer):
+    if run_mixed_precision or run_distributed:
+        # One run covers both: a model built under `mixed_float16`, trained under a two-device
+        # `MirroredStrategy` (the plain run above covers float32 on one device).
+        policy = "mixed_float16" if run_mixed_precision else keras.config.dtype_policy().name
+        what = " under ".join(
+            ([policy] if run_mixed_precision else []) + (["MirroredStrategy"] * run_distributed)
+        )
+
+        def fit_fresh(strategy=None):
+            with dtype_policy(policy):
+                fresh = _regression_model()
+                return fresh, train(fresh, steps, build_first=strategy is None)
+
+        fresh, fresh_losses = (
+            run_in_mirrored_strategy(fit_fresh) if run_distributed else fit_fresh()
+        )
+        if not np.all(np.isfinite(fresh_losses)):
+            raise AssertionError(f"{what}: losses are not finite: {fresh_losses}")
+        if run_mixed_precision and not isinstance(
+            fresh.optimizer, keras.optimizers.LossScaleOptimizer
+        ):
             raise AssertionError("under mixed_float16 the optimizer was not loss-scaled")
-
-    if run_distributed:
-
-        def fit_distributed(strategy):
-            replicated = _regression_model()
-            return train(replicated, steps)
-
-        dist_losses = run_in_mirrored_strategy(fit_distributed)
-        if not np.all(np.isfinite(dist_losses)):
-            raise AssertionError(f"MirroredStrategy losses are not finite: {dist_losses}")
 
     return {"weights": model.get_weights(), "losses": losses}
 

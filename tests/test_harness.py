@@ -167,3 +167,31 @@ def test_model_that_xla_cannot_compile_fails():
     # XLA runs on the reloaded copy of the model: the check must still reach it.
     with pytest.raises(tf.errors.InvalidArgumentError, match="AsString"):
         harness.run_model_test(build, X, init_kwargs=kwargs)
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo")
+class RecordsWhereItTrains(GoodScale):
+    """Records the compute dtype and the replica count of each traced training call."""
+
+    seen: list[tuple[str, int]] = []
+
+    def call(self, inputs, training=None):
+        if training:
+            replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+            RecordsWhereItTrains.seen.append((self.compute_dtype, replicas))
+        return super().call(inputs)
+
+
+def test_layer_checks_train_in_float32_then_mixed_precision_on_two_replicas():
+    RecordsWhereItTrains.seen.clear()
+    harness.run_layer_test(RecordsWhereItTrains, {"offset": 0.5}, X)
+    assert set(RecordsWhereItTrains.seen) == {("float32", 1), ("float16", 2)}
+
+
+def test_model_checks_train_in_float32_then_mixed_precision_on_two_replicas():
+    def build():
+        return keras.Sequential([keras.Input((3,)), RecordsWhereItTrains(offset=0.5)])
+
+    RecordsWhereItTrains.seen.clear()
+    harness.run_model_test(build, X, run_jit=False, run_saving=False)
+    assert set(RecordsWhereItTrains.seen) == {("float32", 1), ("float16", 2)}

@@ -13,7 +13,7 @@ import keras
 from keras import ops
 
 from layers.bayesian.priors import get_prior
-from layers.validation import check_bool, check_optional_seed
+from layers.validation import check_bool, check_finite_number_above, check_optional_seed
 
 # Keeps the scale away from zero so that log-densities in the KL stay finite.
 MIN_SCALE = 1e-6
@@ -25,16 +25,6 @@ DEFAULT_POSTERIOR_SCALE = 0.01
 def untransformed_scale(scale: float) -> float:
     """The `rho` with `softplus(rho) + MIN_SCALE == scale`."""
     return math.log(math.expm1(scale - MIN_SCALE))
-
-
-def check_number(name: str, value, low: float, low_inclusive: bool = True) -> float:
-    ok = not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
-    if ok:
-        ok = value >= low if low_inclusive else value > low
-    if not ok:
-        relation = ">=" if low_inclusive else ">"
-        raise ValueError(f"`{name}` must be a number {relation} {low}. Received: {name}={value!r}")
-    return float(value)
 
 
 class BayesianLayer(keras.layers.Layer):
@@ -67,9 +57,9 @@ class BayesianLayer(keras.layers.Layer):
         super().__init__(**kwargs)
         self.prior_config = prior
         self.prior = get_prior(prior)
-        self.kl_weight = check_number("kl_weight", kl_weight, 0.0)
-        self.posterior_scale_init = check_number(
-            "posterior_scale_init", posterior_scale_init, MIN_SCALE, low_inclusive=False
+        self.kl_weight = check_finite_number_above("kl_weight", kl_weight, 0.0)
+        self.posterior_scale_init = check_finite_number_above(
+            "posterior_scale_init", posterior_scale_init, MIN_SCALE, inclusive=False
         )
         self.deterministic = check_bool("deterministic", deterministic)
         self.seed = check_optional_seed("seed", seed)

@@ -60,3 +60,23 @@ def test_float_checks_and_number_pair():
     for value in ([1.0], (1, 2, 3), "0,1", (0, "1"), (True, 1)):
         with pytest.raises(ValueError, match="must be a pair of numbers"):
             v.check_number_pair("value_range", value)
+
+
+def test_int_at_least_says_where_the_bound_comes_from():
+    assert v.check_int_at_least("sequence_length", 3, 3) == 3
+    message = r"at least 3 \(room for \[CLS\] and \[SEP\]\). Received: sequence_length=2$"
+    with pytest.raises(ValueError, match=message):
+        v.check_int_at_least("sequence_length", 2, 3, "room for [CLS] and [SEP]")
+    for value in (3.0, True, None):
+        with pytest.raises(ValueError, match="must be an integer of at least 1"):
+            v.check_int_at_least("sequence_length", value, 1)
+
+
+def test_finite_number_above():
+    assert v.check_finite_number_above("kl_weight", 0, 0.0) == 0.0
+    assert v.check_finite_number_above("scale", 0.5, 0.1, inclusive=False) == 0.5
+    with pytest.raises(ValueError, match=r"a number > 0.1. Received: scale=0.1$"):
+        v.check_finite_number_above("scale", 0.1, 0.1, inclusive=False)
+    for value in (-1.0, float("inf"), float("nan"), True, "1"):
+        with pytest.raises(ValueError, match=r"must be a number >= 0.0. Received: kl_weight="):
+            v.check_finite_number_above("kl_weight", value, 0.0)

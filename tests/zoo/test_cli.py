@@ -141,18 +141,6 @@ def test_export_missing_file_is_a_user_error(tmp_path, capsys):
     assert len(err) == 1 and err[0].startswith("zoo: error:") and "nope.keras" in err[0]
 
 
-def test_python_dash_m_zoo_runs_without_traceback_on_user_error():
-    result = subprocess.run(
-        [sys.executable, "-m", "zoo", "train", "no_such_model"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    assert "zoo: error: Unknown model name 'no_such_model'" in result.stderr
-
-
 def test_export_tflite_int8_with_representative_data(tmp_path, capsys):
     images = np.random.default_rng(0).random((16, 8, 8, 1), dtype=np.float32)
     npy = tmp_path / "calibration.npy"
@@ -333,30 +321,31 @@ def _zoo_script() -> str:
     return script if os.path.isfile(script) else shutil.which("zoo")
 
 
-def test_console_script_shows_tensorflow_logs_only_with_verbose():
+def test_entry_points_show_tensorflow_logs_only_with_verbose():
     # TensorFlow's defaults, as a user's shell has them: on a machine without a GPU its start-up
-    # probes CUDA and says so (the lines `zoo --verbose` prints).
+    # probes CUDA and says so (the lines `zoo --verbose` prints). `python -m zoo` on a user
+    # error: the message, exit status 2, no traceback and no TensorFlow lines; the console
+    # script with `--verbose`: its output and TensorFlow's lines.
     env = {k: v for k, v in os.environ.items() if not k.startswith("TF_CPP_")}
+    commands = {
+        "quiet": [sys.executable, "-m", "zoo", "train", "no_such_model"],
+        "verbose": [_zoo_script(), "--verbose", "list", "mlp_*"],
+    }
     runs = {
-        flags: subprocess.Popen(
-            [_zoo_script(), *flags, "list", "mlp_*"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        name: subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
-        for flags in ((), ("--verbose",))
+        for name, command in commands.items()
     }
-    results = {
-        flags: (process.communicate(timeout=300), process.returncode)
-        for flags, process in runs.items()
-    }
-    for (out, _), code in results.values():
-        assert code == 0 and out.startswith("mlp_digits")
-    quiet_err = results[()][0][1]
+    (_, quiet_err), (verbose_out, verbose_err) = (
+        runs[name].communicate(timeout=300) for name in commands
+    )
+    assert runs["quiet"].returncode == 2, quiet_err[-2000:]
+    assert "Traceback" not in quiet_err
+    assert "zoo: error: Unknown model name 'no_such_model'" in quiet_err
     noise = [line for line in quiet_err.splitlines() if _TENSORFLOW_LOG_LINE.search(line)]
-    assert noise == [], "zoo list printed TensorFlow's log lines:\n" + "\n".join(noise[:5])
-    verbose_err = results[("--verbose",)][0][1]
+    assert noise == [], "python -m zoo printed TensorFlow's log lines:\n" + "\n".join(noise[:5])
+    assert runs["verbose"].returncode == 0 and verbose_out.startswith("mlp_digits")
     assert any(map(_TENSORFLOW_LOG_LINE.search, verbose_err.splitlines())), verbose_err[-2000:]
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from layers.validation import check_int_at_least
 from zoo.models import Preprocessor
-from zoo.text.checks import check_int_at_least
 
 
 def truncate_longest_first(segments: list, budget: int) -> list:

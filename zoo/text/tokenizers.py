@@ -8,8 +8,7 @@ import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from layers.validation import check_bool
-from zoo.text.checks import check_int_at_least
+from layers.validation import check_bool, check_int_at_least
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 

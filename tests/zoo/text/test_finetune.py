@@ -87,6 +87,7 @@ def keyword_task(n, seed):
     return np.array(texts), np.array(labels, "int32")
 
 
+@pytest.mark.slow  # a learning run (about 20 s)
 def test_short_fine_tuning_learns_a_keyword_task():
     texts, labels = keyword_task(128, seed=0)
     vocabulary = zoo.text.train_wordpiece_vocabulary(texts, vocabulary_size=60)
@@ -124,6 +125,9 @@ def test_fine_tuning_starts_from_a_hugging_face_checkpoint():
         imported.token_embedding.embeddings.numpy(),
         atol=1e-6,
     )
+    # The schedule spans the run: 2 batches x 1 epoch, and the rate is zero after the last.
+    assert int(classifier.optimizer.iterations) == 2
+    assert float(classifier.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-15)
 
 
 def test_bad_arguments_give_clear_errors():

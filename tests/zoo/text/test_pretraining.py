@@ -4,6 +4,7 @@ import os
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 import tfrecords
@@ -47,7 +48,7 @@ def test_masking_skips_padding_and_special_tokens():
     assert sorted(np.asarray(positions)[np.asarray(weights) > 0].tolist()) == [1, 2, 3]
 
 
-def test_pretrain_mlm_lowers_the_loss(tmp_path):
+def _pretrain(tmp_path, epochs: int):
     with open(CORPUS) as f:
         lines = f.read().splitlines()
     tfrecords.write({"text": np.array(lines, dtype=object)}, str(tmp_path / "train"), verbose=0)
@@ -59,7 +60,19 @@ def test_pretrain_mlm_lowers_the_loss(tmp_path):
     model = zoo.text.BertMaskedLM(backbone, num_masked=4)
     model.compile(optimizer=keras.optimizers.AdamW(3e-3))
     history = zoo.text.pretrain_mlm(
-        model, str(tmp_path / "train"), preprocessor, epochs=6, batch_size=16, seed=0, verbose=0
-    )
-    losses = history.history["loss"]
+        model, str(tmp_path / "train"), preprocessor, epochs=epochs, batch_size=16, seed=0,
+        verbose=0,
+    )  # fmt: skip
+    return model, len(lines), history.history["loss"]
+
+
+def test_pretrain_mlm_trains_on_a_tfrecord_corpus(tmp_path):
+    model, num_lines, losses = _pretrain(tmp_path, epochs=1)
+    assert len(losses) == 1 and np.isfinite(losses[0])
+    assert int(model.optimizer.iterations) == -(-num_lines // 16)  # every line, in batches of 16
+
+
+@pytest.mark.slow  # a learning run (about 15 s)
+def test_pretrain_mlm_lowers_the_loss(tmp_path):
+    _, _, losses = _pretrain(tmp_path, epochs=6)
     assert losses[-1] < 0.7 * losses[0]

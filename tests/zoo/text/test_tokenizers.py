@@ -85,7 +85,11 @@ def test_tokenizer_and_preprocessor_configs_round_trip(tokenizer):
     np.testing.assert_array_equal(clone(text)["token_ids"], preprocessor(text)["token_ids"])
 
 
-def _export_raw_string_classifier(tokenizer, base_dir):
+@pytest.fixture(scope="module")
+def raw_string_export(tokenizer, tmp_path_factory):
+    """A BERT classifier exported with its tokenizer: (base directory, SavedModel path, texts,
+    the Keras model's outputs for them)."""
+    base_dir = tmp_path_factory.mktemp("served")
     backbone = zoo.text.BertBackbone(len(VOCABULARY), 1, 2, 16, 32, max_sequence_length=16)
     classifier = zoo.text.BertClassifier(backbone, num_classes=3)
     preprocessor = zoo.text.BertPreprocessor(tokenizer, sequence_length=16)
@@ -98,18 +102,18 @@ def _export_raw_string_classifier(tokenizer, base_dir):
     path = serving.export(classifier, str(base_dir), "sentiment", preprocess=preprocess)
     texts = np.array([b"the cat sat on the mat", b"dogs playing!"])
     expected = classifier.predict(preprocessor(tf.constant(texts)), verbose=0)
-    return path, texts, expected
+    return str(base_dir), path, texts, expected
 
 
-def test_exported_classifier_takes_raw_strings(tokenizer, tmp_path):
-    path, texts, expected = _export_raw_string_classifier(tokenizer, tmp_path)
+def test_exported_classifier_takes_raw_strings(raw_string_export):
+    _, path, texts, expected = raw_string_export
     signature = tf.saved_model.load(path).signatures["serving_default"]
     (answer,) = signature(text=tf.constant(texts)).values()
     np.testing.assert_allclose(answer, expected, atol=1e-5)
 
 
-def test_served_classifier_takes_raw_strings(tokenizer, tmp_path):
-    _, texts, expected = _export_raw_string_classifier(tokenizer, tmp_path)
-    with serving.local_server(str(tmp_path), startup_timeout=60) as server:
+def test_served_classifier_takes_raw_strings(raw_string_export):
+    base_dir, _, texts, expected = raw_string_export
+    with serving.local_server(base_dir, startup_timeout=60) as server:
         answer = serving.Client(server.url, "sentiment").predict({"text": texts})
     np.testing.assert_allclose(answer, expected, atol=1e-5)

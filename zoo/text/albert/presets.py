@@ -7,7 +7,7 @@ from zoo.text.presets import TINY, bert_size, register_backbone
 
 # ALBERT-base v2 (Lan et al. 2020): BERT-base's layer shared 12 times, 128-wide embeddings.
 ALBERT_BASE = {**bert_size(12, 768, vocabulary_size=30000), "embedding_dim": 128}
-ALBERT_TINY = {**TINY, "embedding_dim": 8}
+ALBERT_TINY = {**TINY, "num_layers": 2, "embedding_dim": 8}  # two passes of the shared layer
 
 register_backbone(
     "albert_base_en_uncased",

@@ -6,8 +6,8 @@ import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from layers.validation import check_int_at_least
 from zoo.text.byte_pair import BytePairTokenizer
-from zoo.text.checks import check_int_at_least
 from zoo.text.packing import SegmentPacker, segments_of, truncate_longest_first
 
 

@@ -29,14 +29,14 @@ SWIN_TINY_32 = dict(
     label_smoothing=0.1,
 )
 
-# One stage on a 4x4 grid with 2x2 windows: regular and shifted windows, the mask exercised.
-# (tests/zoo/vision/test_swin.py runs the model checks on a two-stage backbone with merging.)
+# Two stages: a 4x4 grid with 2x2 windows (regular and shifted, the mask exercised), patch
+# merging, then a 2x2 grid in one window.
 _TINY = dict(
     image_size=8,
     patch_size=2,
     embed_dim=8,
-    depths=(2,),
-    num_heads=(2,),
+    depths=(2, 1),
+    num_heads=(2, 2),
     window_size=2,
     mlp_ratio=1.0,
     num_classes=3,
