@@ -221,9 +221,10 @@ def _fit_one_epoch(
     """One epoch of `fit`; the loss must be finite.
 
     Without a distribution strategy, `fit` creates the optimizer's variables while tracing the
-    training step, and TensorFlow then traces the step a second time without them. The first
-    fit of each check takes that path, as users do; later fits of a fresh model pass
-    `build_optimizer_first=True` to create the variables beforehand and trace once.
+    training step, and TensorFlow then traces the step a second time without them. That path
+    (the users' path) does not depend on the model, and the model checks take it where they fit
+    in float32 without XLA; other fits pass `build_optimizer_first=True` to create the
+    variables beforehand and trace once.
     """
     if build_optimizer_first and model.built and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
@@ -317,7 +318,9 @@ def run_layer_test(
 
     floating = _is_float_structure(output)
     if run_training and floating:
-        _layer_training_step(cls, init_kwargs, input_data, call_kwargs, batch)
+        _layer_training_step(
+            cls, init_kwargs, input_data, call_kwargs, batch, build_optimizer_first=True
+        )
 
     if run_mixed_precision:
         with dtype_policy("mixed_float16"):

@@ -114,8 +114,7 @@ def test_registered_model_builds_predicts_and_trains(name):
     if targets is None or not model.compiled:
         model.compile(optimizer="sgd", loss="mse", metrics=None)
         targets = harness._random_like(model(inputs))
-    # The optimizer builds before `fit`, so the step is traced once (the layer checks take the
-    # users' path, where it builds inside the first traced step).
+    # The optimizer builds before `fit`, so the step is traced once (see harness._fit_one_epoch).
     model.optimizer.build(model.trainable_variables)
     history = model.fit(inputs, targets, batch_size=4, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][-1])
