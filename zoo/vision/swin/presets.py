@@ -30,7 +30,8 @@ SWIN_TINY_32 = dict(
 )
 
 # Two stages: a 4x4 grid with 2x2 windows (regular and shifted, the mask exercised), patch
-# merging, then a 2x2 grid in one window.
+# merging, then a 2x2 grid in one window. Both presets build the same tiny model, which the
+# shared checks then train once.
 _TINY = dict(
     image_size=8,
     patch_size=2,
@@ -39,6 +40,8 @@ _TINY = dict(
     num_heads=(2, 2),
     window_size=2,
     mlp_ratio=1.0,
+    drop_path_rate=0.1,
+    label_smoothing=0.1,
     num_classes=3,
 )
 
