@@ -438,9 +438,9 @@ def run_model_test(
     One model is built, called, and predicted on `tf.data`; it is saved as `.keras` and
     reloaded, and the reloaded copy predicts and fits one epoch under XLA (one model and one
     training trace for the round trip and XLA). A fresh copy built under `mixed_float16` is
-    fitted under a two-device `MirroredStrategy` (the plain graph-mode `fit`, with SGD: see
-    `with_plain_sgd`), saved and reloaded with its optimizer state. Each traced training step
-    is a distinct check; none is traced twice for the same configuration.
+    fitted under a two-device `MirroredStrategy` (the plain graph-mode `fit`), saved and
+    reloaded with its optimizer state. Each traced training step is a distinct check; none is
+    traced twice for the same configuration.
 
     Args:
         build_fn: returns a fresh model (compiled for its task, or not).
@@ -529,7 +529,7 @@ def run_model_test(
 
         def fit_fresh(strategy=None) -> keras.Model:
             with dtype_policy(policy):
-                fresh = with_plain_sgd(build_compiled())
+                fresh = build_compiled()
                 _assert_finite(fresh(input_data, training=False), f"{what} call")
                 if run_mixed_precision:
                     # The loss scale starts high, and the steps that overflow are skipped: the
@@ -551,23 +551,6 @@ def run_model_test(
                     "its get_config() must carry `dtype`"
                 )
 
-    return model
-
-
-def with_plain_sgd(model: keras.Model) -> keras.Model:
-    """`model` recompiled with plain SGD; its loss, metrics and other compile arguments kept.
-
-    The fresh copy's fit checks the model under `mixed_float16` and two replicas (its dtypes,
-    its losses and metrics over replicas, the loss scaling around its gradients). Its own
-    optimizer is checked in the XLA fit, and an optimizer under loss scaling and replicas does
-    not depend on the model (every optimizer here has that check in `run_optimizer_test`), so
-    tracing an adaptive update for every weight a second time would check nothing new.
-    """
-    config = model.get_compile_config()
-    if config is None:
-        return model
-    config = {**config, "optimizer": keras.optimizers.serialize(keras.optimizers.SGD(0.01))}
-    model.compile_from_config(config)
     return model
 
 
