@@ -159,6 +159,25 @@ def run_in_mirrored_strategy(fn: Callable[[tf.distribute.Strategy], Any]) -> Any
         return fn(strategy)
 
 
+def run_mixed_and_distributed(
+    fn: Callable[[bool], Any], *, mixed: bool, distributed: bool
+) -> tuple[Any, str]:
+    """One fresh run for both checks: `fn` under `mixed_float16` (when `mixed`) inside a
+    two-device `MirroredStrategy` (when `distributed`).
+
+    `fn(build_optimizer_first)` builds and trains; outside a strategy it should build the
+    optimizer first (see `_fit_one_epoch`). Returns `fn`'s result and a label for messages.
+    """
+    policy = "mixed_float16" if mixed else keras.config.dtype_policy().name
+    what = " under ".join((["mixed_float16"] * mixed) + (["MirroredStrategy"] * distributed))
+
+    def run(strategy=None):
+        with dtype_policy(policy):
+            return fn(strategy is None)
+
+    return (run_in_mirrored_strategy(run) if distributed else run()), what
+
+
 @contextlib.contextmanager
 def temporary_path(filename: str) -> Iterator[str]:
     with tempfile.TemporaryDirectory() as directory:
@@ -353,25 +372,14 @@ def run_layer_test(
     mixed_training = run_mixed_precision and run_training and floating
     distributed_training = run_distributed and floating
     if mixed_training or distributed_training:
-        # One step covers both: the layer built under `mixed_float16` in a model fitted under a
-        # two-device `MirroredStrategy` (the float32 step above covers each on its own path).
-        policy = "mixed_float16" if mixed_training else keras.config.dtype_policy().name
-
-        def training_step(strategy=None) -> None:
-            with dtype_policy(policy):
-                _layer_training_step(
-                    cls,
-                    init_kwargs,
-                    input_data,
-                    call_kwargs,
-                    batch,
-                    build_optimizer_first=strategy is None,
-                )
-
-        if distributed_training:
-            run_in_mirrored_strategy(training_step)
-        else:
-            training_step()
+        # One step covers both (the float32 step above runs on one device).
+        run_mixed_and_distributed(
+            lambda build_first: _layer_training_step(
+                cls, init_kwargs, input_data, call_kwargs, batch, build_optimizer_first=build_first
+            ),
+            mixed=mixed_training,
+            distributed=distributed_training,
+        )
 
     return {"output": output, "layer": layer}
 
@@ -520,28 +528,22 @@ def run_model_test(
         fit_and_require_learning(jit_model, "XLA fit", batch_size=batch, build_optimizer_first=True)
 
     if fresh_fit:
-        # One fresh model covers both: built under `mixed_float16` and fitted under a two-device
-        # `MirroredStrategy` (the float32 XLA fit above covers float32 training).
-        policy = "mixed_float16" if run_mixed_precision else keras.config.dtype_policy().name
-        what = " under ".join(
-            ([policy] if run_mixed_precision else []) + (["MirroredStrategy"] * run_distributed)
-        )
-
-        def fit_fresh(strategy=None) -> keras.Model:
-            with dtype_policy(policy):
-                fresh = build_compiled()
-                _assert_finite(fresh(input_data, training=False), f"{what} call")
-                if run_mixed_precision:
-                    # The loss scale starts high, and the steps that overflow are skipped: the
-                    # weights need not move in one epoch, the loss must stay finite.
-                    _fit_one_epoch(
-                        fresh, input_data, fit_targets(fresh), batch_size=max(1, batch // 2)
-                    )
-                else:
-                    fit_and_require_learning(fresh, f"{what} fit", batch_size=max(1, batch // 2))
+        # One fresh model covers both (the XLA fit above covers float32 training).
+        def fit_fresh(_build_first: bool) -> keras.Model:  # fit builds it (the users' path)
+            fresh = build_compiled()
+            _assert_finite(fresh(input_data, training=False), "fresh copy's call")
+            half = max(1, batch // 2)
+            if run_mixed_precision:
+                # The loss scale starts high, and the steps that overflow are skipped: the
+                # weights need not move in one epoch, the loss must stay finite.
+                _fit_one_epoch(fresh, input_data, fit_targets(fresh), batch_size=half)
+            else:
+                fit_and_require_learning(fresh, "MirroredStrategy fit", batch_size=half)
             return fresh
 
-        fresh = run_in_mirrored_strategy(fit_fresh) if run_distributed else fit_fresh()
+        fresh, _ = run_mixed_and_distributed(
+            fit_fresh, mixed=run_mixed_precision, distributed=run_distributed
+        )
         if run_saving:
             # Reloaded under the float32 global policy, a mixed precision model must stay so.
             reloaded = _save_and_reload(fresh, "fresh.keras")
@@ -681,20 +683,13 @@ def run_optimizer_test(
         assert_allclose(jit_model.get_weights(), model.get_weights(), 1e-4, 1e-4, "XLA vs plain")
 
     if run_mixed_precision or run_distributed:
-        # One run covers both: a model built under `mixed_float16`, trained under a two-device
-        # `MirroredStrategy` (the plain run above covers float32 on one device).
-        policy = "mixed_float16" if run_mixed_precision else keras.config.dtype_policy().name
-        what = " under ".join(
-            ([policy] if run_mixed_precision else []) + (["MirroredStrategy"] * run_distributed)
-        )
+        # One run covers both (the plain run above covers float32 on one device).
+        def fit_fresh(build_first: bool):
+            fresh = _regression_model()
+            return fresh, train(fresh, steps, build_first=build_first)
 
-        def fit_fresh(strategy=None):
-            with dtype_policy(policy):
-                fresh = _regression_model()
-                return fresh, train(fresh, steps, build_first=strategy is None)
-
-        fresh, fresh_losses = (
-            run_in_mirrored_strategy(fit_fresh) if run_distributed else fit_fresh()
+        (fresh, fresh_losses), what = run_mixed_and_distributed(
+            fit_fresh, mixed=run_mixed_precision, distributed=run_distributed
         )
         if not np.all(np.isfinite(fresh_losses)):
             raise AssertionError(f"{what}: losses are not finite: {fresh_losses}")
