@@ -6,7 +6,7 @@ their modules: `layers.optimizers`, `layers.schedules`, `layers.callbacks`, `lay
 (`SparseLabelSmoothingCrossentropy`, `MixedLabelAccuracy`).
 """
 
-from layers import callbacks, losses, metrics, optimizers, schedules
+from layers import callbacks, graph, losses, metrics, optimizers, schedules
 from layers.attention import (
     AdaptiveComputationTime,
     FusedMultiHeadAttention,
@@ -21,6 +21,14 @@ from layers.embedding import (
     RotaryEmbedding,
     SinusoidalPositionEmbedding,
 )
+from layers.graph import (
+    AttentionGraphPooling,
+    GATConv,
+    GatedGraphConv,
+    GCNConv,
+    GraphPooling,
+    SAGEConv,
+)
 from layers.losses import SparseLabelSmoothingCrossentropy
 from layers.metrics import MixedLabelAccuracy
 from layers.normalization import InstanceNormalization
@@ -32,12 +40,17 @@ __all__ = [
     "QRNN",
     "AdaptiveComputationTime",
     "AttentionDecoder",
+    "AttentionGraphPooling",
     "Conv2DFlipout",
     "DeformableConv2D",
     "DenseFlipout",
     "DenseReparameterization",
     "DropBlock2D",
     "FusedMultiHeadAttention",
+    "GATConv",
+    "GCNConv",
+    "GatedGraphConv",
+    "GraphPooling",
     "HMLSTMCell",
     "IndRNN",
     "IndRNNCell",
@@ -48,6 +61,7 @@ __all__ = [
     "PositionEmbedding",
     "RelativePositionBias",
     "RotaryEmbedding",
+    "SAGEConv",
     "ShakeoutDense",
     "SinusoidalPositionEmbedding",
     "SparseAttention",
@@ -57,6 +71,7 @@ __all__ = [
     "TransformerEncoderBlock",
     "WSConv2D",
     "callbacks",
+    "graph",
     "losses",
     "metrics",
     "optimizers",

@@ -16,6 +16,8 @@ import math
 import numbers
 from collections.abc import Sequence
 
+import numpy as np
+
 
 def _is_int(value, allow_numpy: bool = False) -> bool:
     kind = numbers.Integral if allow_numpy else int
@@ -195,3 +197,44 @@ def check_optional_seed(name: str, value) -> int | None:
     if value is not None and not _is_int(value):
         raise TypeError(f"`{name}` must be an integer or None. Received: {name}={value!r}")
     return value
+
+
+def check_edge_index(edge_index, num_nodes, name: str = "edge_index") -> np.ndarray:
+    """A graph's edges as a `[2, num_edges]` integer array of node ids in `[0, num_nodes)`.
+
+    Row 0 holds the sources and row 1 the targets. A host-side (NumPy) check, for
+    `zoo.graph.Graph` and for graph layers called on concrete tensors. An error names the first
+    offending edge, e.g. "`edge_index[:, 3] = (2, 7)` refers to node 7, but the graph has 5
+    nodes. Received: edge_index with value 7".
+
+    Args:
+        edge_index: anything `np.asarray` turns into a `[2, E]` integer array (an empty edge
+            list may have any dtype).
+        num_nodes: the number of nodes of the graph.
+        name: the argument's name in messages. Defaults to `"edge_index"`.
+
+    Returns:
+        The array, as int32 when it is int32 and as int64 otherwise (no copy when it already is).
+    """
+    check_non_negative_int("num_nodes", num_nodes, allow_numpy=True)
+    array = np.asarray(edge_index)
+    if array.ndim != 2 or array.shape[0] != 2:
+        raise ValueError(
+            f"`{name}` must have shape [2, num_edges] (row 0 the sources, row 1 the targets). "
+            f"Received: shape={array.shape}"
+        )
+    if array.size == 0 and array.dtype.kind in "biuf":
+        return array.astype(np.int64)
+    if array.dtype.kind not in "iu":
+        raise ValueError(f"`{name}` must hold integers (node ids). Received: dtype={array.dtype}")
+    bad = (array < 0) | (array >= num_nodes)
+    if bad.any():
+        column = int(np.flatnonzero(bad.any(axis=0))[0])
+        source, target = (int(v) for v in array[:, column])
+        value = source if bad[0, column] else target
+        reason = "node ids are non-negative" if value < 0 else f"the graph has {num_nodes} nodes"
+        raise ValueError(
+            f"`{name}[:, {column}] = ({source}, {target})` refers to node {value}, but {reason}. "
+            f"Received: {name} with value {value}"
+        )
+    return array if array.dtype == np.int32 else array.astype(np.int64, copy=False)

@@ -206,6 +206,14 @@ def _assert_finite(structure, what: str) -> None:
             raise AssertionError(f"{what}: non-finite values in the output")
 
 
+def _one_batch(structure) -> tf.data.Dataset:
+    """A `tf.data` pipeline of one element: `structure` unsplit (a whole graph)."""
+    as_tuples = keras.tree.traverse(
+        lambda s: tuple(s) if isinstance(s, list) else None, _to_numpy(structure)
+    )
+    return tf.data.Dataset.from_tensors(as_tuples)
+
+
 def _symbolic_inputs(input_data):
     return keras.tree.map_structure(
         lambda a: keras.Input(shape=np.shape(a)[1:], dtype=str(np.asarray(a).dtype)), input_data
@@ -235,7 +243,13 @@ def _weights_changed(before: list[np.ndarray], after: list[np.ndarray]) -> bool:
 
 
 def _fit_one_epoch(
-    model: keras.Model, x, y, batch_size: int, *, build_optimizer_first: bool = False
+    model: keras.Model,
+    x,
+    y,
+    batch_size: int,
+    *,
+    build_optimizer_first: bool = False,
+    whole_batch: bool = False,
 ) -> float:
     """One epoch of `fit`; the loss must be finite.
 
@@ -244,10 +258,25 @@ def _fit_one_epoch(
     (the users' path) does not depend on the model, and the model checks take it where they fit
     in float32 without XLA; other fits pass `build_optimizer_first=True` to create the
     variables beforehand and trace once.
+
+    With `whole_batch`, `(x, y)` is one batch that is not split (a graph: its arrays do not
+    share a first axis); under a strategy every replica trains on all of it.
     """
     if build_optimizer_first and model.built and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
-    history = model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
+    if whole_batch:
+        strategy = tf.distribute.get_strategy()
+        data = _one_batch((x, y))
+        if strategy.num_replicas_in_sync > 1:
+            # The elements of one input pipeline go to its replicas in turn: one copy each.
+            data = strategy.distribute_datasets_from_function(
+                lambda context: _one_batch((x, y)).repeat(
+                    context.num_replicas_in_sync // context.num_input_pipelines
+                )
+            )
+        history = model.fit(data, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
+    else:
+        history = model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
     loss = history.history["loss"][-1]
     if not np.isfinite(loss):
         raise AssertionError(f"training loss is not finite: {loss}")
@@ -274,6 +303,7 @@ def run_layer_test(
     expected_mixed_dtype: str | None = "float16",
     run_saving: bool = True,
     run_distributed: bool = True,
+    whole_batch: bool = False,
     atol: float = 1e-5,
     rtol: float = 1e-5,
 ) -> dict[str, Any]:
@@ -296,6 +326,9 @@ def run_layer_test(
         run_saving: save a model holding the layer as `.keras`, reload, compare outputs.
         run_distributed: fit one step under a two-device `MirroredStrategy` (with
             `mixed_float16` when `run_mixed_precision` and `run_training`).
+        whole_batch: `input_data` is one batch whose arrays do not share a first axis (a
+            graph's node features and edge indices): the training steps take it unsplit, and
+            under `MirroredStrategy` each replica gets all of it.
         atol, rtol: tolerances for value comparisons.
 
     Returns:
@@ -338,7 +371,13 @@ def run_layer_test(
     floating = _is_float_structure(output)
     if run_training and floating:
         _layer_training_step(
-            cls, init_kwargs, input_data, call_kwargs, batch, build_optimizer_first=True
+            cls,
+            init_kwargs,
+            input_data,
+            call_kwargs,
+            batch,
+            build_optimizer_first=True,
+            whole_batch=whole_batch,
         )
 
     if run_mixed_precision:
@@ -375,7 +414,13 @@ def run_layer_test(
         # One step covers both (the float32 step above runs on one device).
         run_mixed_and_distributed(
             lambda build_first: _layer_training_step(
-                cls, init_kwargs, input_data, call_kwargs, batch, build_optimizer_first=build_first
+                cls,
+                init_kwargs,
+                input_data,
+                call_kwargs,
+                batch,
+                build_optimizer_first=build_first,
+                whole_batch=whole_batch,
             ),
             mixed=mixed_training,
             distributed=distributed_training,
@@ -405,7 +450,13 @@ def _assert_same_shapes(actual, expected, what: str) -> None:
 
 
 def _layer_training_step(
-    cls, init_kwargs, input_data, call_kwargs, batch, build_optimizer_first: bool = False
+    cls,
+    init_kwargs,
+    input_data,
+    call_kwargs,
+    batch,
+    build_optimizer_first: bool = False,
+    whole_batch: bool = False,
 ) -> None:
     inputs = _symbolic_inputs(input_data)
     layer = cls(**init_kwargs)
@@ -415,7 +466,12 @@ def _layer_training_step(
     targets = _random_like(model(input_data))
     before = [keras.ops.convert_to_numpy(w) for w in layer.trainable_weights]
     _fit_one_epoch(
-        model, input_data, targets, batch_size=batch, build_optimizer_first=build_optimizer_first
+        model,
+        input_data,
+        targets,
+        batch_size=batch,
+        build_optimizer_first=build_optimizer_first,
+        whole_batch=whole_batch,
     )
     after = [keras.ops.convert_to_numpy(w) for w in layer.trainable_weights]
     if before and not _weights_changed(before, after):
@@ -438,6 +494,7 @@ def run_model_test(
     run_mixed_precision: bool = True,
     run_saving: bool = True,
     run_distributed: bool = True,
+    whole_batch: bool = False,
     atol: float = 1e-4,
     rtol: float = 1e-4,
 ) -> keras.Model:
@@ -459,8 +516,9 @@ def run_model_test(
             back from `get_config()`.
         run_jit: predict and fit under XLA (the reloaded copy; a fresh one without
             `run_saving`).
-        stochastic, run_mixed_precision, run_saving, run_distributed, atol, rtol: as in
-            `run_layer_test`.
+        stochastic, run_mixed_precision, run_saving, run_distributed, whole_batch, atol,
+            rtol: as in `run_layer_test` (with `whole_batch`, `predict` also takes the one
+            batch unsplit).
 
     Returns:
         The model built first (trained when neither the mixed precision nor the distributed
@@ -479,7 +537,7 @@ def run_model_test(
 
     def fit_and_require_learning(model, what: str, **kwargs) -> None:
         before = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
-        _fit_one_epoch(model, input_data, fit_targets(model), **kwargs)
+        _fit_one_epoch(model, input_data, fit_targets(model), whole_batch=whole_batch, **kwargs)
         after = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
         if not _weights_changed(before, after):
             raise AssertionError(f"{what}: one epoch of fit left every trainable weight as is")
@@ -492,7 +550,10 @@ def run_model_test(
     # Eager call and predict on a tf.data pipeline.
     output = model(input_data, training=False)
     _assert_finite(output, "eager call")
-    dataset = tf.data.Dataset.from_tensor_slices(input_data).batch(max(1, batch // 2))
+    if whole_batch:
+        dataset = _one_batch(input_data)
+    else:
+        dataset = tf.data.Dataset.from_tensor_slices(input_data).batch(max(1, batch // 2))
     predicted = model.predict(dataset, verbose=0)
     if not stochastic:
         assert_allclose(predicted, output, atol, rtol, "predict on tf.data vs eager call")
@@ -512,7 +573,7 @@ def run_model_test(
         loaded = _save_and_reload(model, "model.keras")
         if run_jit:
             loaded.jit_compile = True
-        reloaded = loaded.predict(input_data, verbose=0)
+        reloaded = loaded.predict(_one_batch(input_data) if whole_batch else input_data, verbose=0)
         if not stochastic:
             _assert_reloaded_output(loaded, input_data, reloaded, expected, run_jit, atol, rtol)
         fit_and_require_learning(
@@ -536,7 +597,9 @@ def run_model_test(
             if run_mixed_precision:
                 # The loss scale starts high, and the steps that overflow are skipped: the
                 # weights need not move in one epoch, the loss must stay finite.
-                _fit_one_epoch(fresh, input_data, fit_targets(fresh), batch_size=half)
+                _fit_one_epoch(
+                    fresh, input_data, fit_targets(fresh), batch_size=half, whole_batch=whole_batch
+                )
             else:
                 fit_and_require_learning(fresh, "MirroredStrategy fit", batch_size=half)
             return fresh
@@ -566,7 +629,8 @@ def _save_and_reload(model: keras.Model, filename: str) -> keras.Model:
     if int(loaded.optimizer.iterations.numpy()) != int(model.optimizer.iterations.numpy()):
         raise AssertionError(
             f"the optimizer state of a {model.dtype_policy.name} model did not survive "
-            "the .keras round trip"
+            f"the .keras round trip: {int(model.optimizer.iterations.numpy())} steps saved, "
+            f"{int(loaded.optimizer.iterations.numpy())} reloaded"
         )
     return loaded
 

@@ -195,3 +195,39 @@ def test_model_checks_train_in_float32_then_mixed_precision_on_two_replicas():
     RecordsWhereItTrains.seen.clear()
     harness.run_model_test(build, X, run_jit=False, run_saving=False)
     assert set(RecordsWhereItTrains.seen) == {("float32", 1), ("float16", 2)}
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo")
+class SumOfSources(keras.layers.Layer):
+    """A one-graph message passing layer: each node sums a trainable projection of its sources.
+
+    Records the node count and the replica count of each traced training call.
+    """
+
+    seen: list[tuple[int | None, int]] = []
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[0][-1], 2), name="kernel")
+
+    def call(self, inputs, training=None):
+        node_features, edge_index = inputs
+        if training:
+            replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+            SumOfSources.seen.append((node_features.shape[0], replicas))
+        messages = tf.gather(node_features @ self.kernel, edge_index[0])
+        return tf.math.unsorted_segment_sum(messages, edge_index[1], tf.shape(node_features)[0])
+
+
+GRAPH = [X[:, :2].copy(), np.array([[0, 1, 2, 3, 3], [1, 2, 3, 0, 1]], "int32")]
+
+
+def test_whole_batch_layer_checks_give_every_replica_the_whole_graph():
+    SumOfSources.seen.clear()
+    harness.run_layer_test(SumOfSources, {}, GRAPH, whole_batch=True, expected_output_shape=(4, 2))
+    assert set(SumOfSources.seen) == {(4, 1), (4, 2)}
+
+
+def test_whole_batch_split_along_a_batch_axis_fails():
+    # Without `whole_batch`, fit slices 4 nodes and 2 edge-index rows into batches of 4.
+    with pytest.raises(ValueError):
+        harness.run_layer_test(SumOfSources, {}, GRAPH, expected_output_shape=(4, 2))

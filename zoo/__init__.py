@@ -17,7 +17,7 @@ from zoo.tensorflow_logs import import_tensorflow_quietly
 
 import_tensorflow_quietly()
 
-from zoo import basic, text, uncertainty, vision  # noqa: E402  (after the quiet import)
+from zoo import basic, graph, text, uncertainty, vision  # noqa: E402  (after the quiet import)
 from zoo.huggingface import from_huggingface  # noqa: E402
 from zoo.registry import (  # noqa: E402
     UnknownModelError,
@@ -34,6 +34,7 @@ __all__ = [
     "create",
     "from_huggingface",
     "get_spec",
+    "graph",
     "list_models",
     "register",
     "text",

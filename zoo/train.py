@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from layers.metrics import MixedLabelAccuracy
 from layers.schedules import SCHEDULES, WARMUP_SCHEDULES, learning_rate_schedule
-from layers.validation import check_choice
+from layers.validation import check_choice, check_positive_ints
 from zoo import registry
 from zoo.augmentation import (
     augmentation,
@@ -25,6 +25,7 @@ from zoo.augmentation import (
 )
 from zoo.datasets import fit_to_input, load_digits
 from zoo.distribute import is_chief, make_strategy, set_mixed_precision
+from zoo.graph.recipes import graph_datasets, is_graph_model, load_graph_data
 from zoo.plots import plot_history
 from zoo.utils import seed_everything, write_run_record
 
@@ -72,6 +73,12 @@ class TrainConfig:
         shuffle: shuffle the training data each epoch.
         overrides: model configuration overrides for `zoo.create`.
         verbose: Keras progress bar verbosity.
+        fanouts: for node-classification graph models, neighbours sampled per graph layer
+            (`zoo.graph.NeighborSampler`, `batch_size` seed nodes per step); `None` trains
+            full-batch. Graph models take `data` as described in `zoo.graph.load_graph_data`
+            (default: the generated citation benchmark, or cycles vs trees for graph
+            classification), train on one device, and get `num_features`/`num_classes` from
+            the data.
     """
 
     model: str = "cnn_digits"
@@ -95,6 +102,7 @@ class TrainConfig:
     warmup_epochs: float | None = None
     augment: list = dataclasses.field(default_factory=list)
     value_range: list = dataclasses.field(default_factory=lambda: [0.0, 1.0])
+    fanouts: list | None = None
 
     def __post_init__(self):
         for name in ("epochs", "batch_size"):
@@ -122,6 +130,23 @@ class TrainConfig:
             raise ValueError(
                 f"schedule={self.schedule!r} has no warmup; leave `warmup_epochs` unset. "
                 f"Received: warmup_epochs={warmup!r}"
+            )
+        if self.fanouts is not None:
+            self.fanouts = list(check_positive_ints("fanouts", self.fanouts))
+        if is_graph_model(self.model):
+            for name, value, default in (
+                ("strategy", self.strategy, "default"),
+                ("augment", self.augment, []),
+            ):
+                if value != default:
+                    raise ValueError(
+                        f"`{name}` is not supported for the graph model {self.model!r}. "
+                        f"Received: {name}={value!r}"
+                    )
+        elif self.fanouts is not None:
+            raise ValueError(
+                f"`fanouts` samples neighbours for graph models; {self.model!r} is not one. "
+                f"Received: fanouts={self.fanouts!r}"
             )
         if self.strategy == "multiworker":
             # `fit_multiworker` builds per-worker pipelines whose length is not known up front.
@@ -364,9 +389,15 @@ def _train(config: TrainConfig) -> dict:
     set_mixed_precision(config.mixed_precision)
     strategy = make_strategy(config.strategy, config.cpu_devices)
 
+    graph_data, overrides = None, config.overrides
+    if is_graph_model(config.model):
+        graph_data = load_graph_data(
+            config.model, config.data, config.validation_data, seed=config.seed
+        )
+        overrides = {**graph_data.model_arguments(), **config.overrides}
     with strategy.scope():
-        model = registry.create(config.model, **config.overrides)
-    input_shape = model.input_shape[1:]
+        model = registry.create(config.model, **overrides)
+    input_shape = None if graph_data else model.input_shape[1:]
     if config.strategy == "multiworker":
         if config.learning_rate is not None:
             with strategy.scope():
@@ -384,7 +415,17 @@ def _train(config: TrainConfig) -> dict:
 
         history = fit_multiworker(model, strategy, dataset_fn, config.epochs, config.verbose)
     else:
-        train_data, validation = load_datasets(config, input_shape, model.output_shape[-1])
+        if graph_data is not None:
+            train_data, validation = graph_datasets(
+                graph_data,
+                model,
+                batch_size=config.batch_size,
+                fanouts=config.fanouts,
+                shuffle=config.shuffle,
+                seed=config.seed,
+            )
+        else:
+            train_data, validation = load_datasets(config, input_shape, model.output_shape[-1])
         options = _compile_options(model, config, train_data)
         if options:
             with strategy.scope():

@@ -23,6 +23,7 @@ from layers.schedules import SCHEDULES, learning_rate_schedule
 from layers.validation import check_choice, check_positive_int
 from zoo import registry
 from zoo.distribute import set_mixed_precision
+from zoo.graph.recipes import graph_datasets, is_graph_model, load_graph_data
 from zoo.train import TrainConfig, load_datasets
 from zoo.utils import seed_everything, write_run_record
 
@@ -204,7 +205,9 @@ def tune(
         project_name: subdirectory of the search. Defaults to `f"{model}_{tuner}"`.
         overwrite: start afresh instead of resuming. Defaults to `False`.
         data, validation_data, label, features, batch_size, seed, mixed_precision: as in
-            `zoo.train.TrainConfig`; without `data`, the built-in digits.
+            `zoo.train.TrainConfig`; without `data`, the built-in digits (for graph models,
+            the built-in graphs of `zoo.graph.load_graph_data`, which also sets
+            `num_features` and `num_classes`).
         verbose: KerasTuner verbosity. Defaults to `1`.
         **fixed: hyperparameters pinned to a value, e.g. `optimizer="adamw"`.
 
@@ -221,7 +224,7 @@ def tune(
     """
     check_choice("tuner", tuner, TUNERS)
     check_positive_int("max_trials", max_trials)
-    if data is not None and validation_data is None:
+    if data is not None and validation_data is None and not is_graph_model(model):
         raise ValueError(
             "Tuning on TFRecords needs `validation_data` for the objective. "
             "Received: validation_data=None"
@@ -241,8 +244,14 @@ def tune(
     previous_policy = keras.config.dtype_policy()
     set_mixed_precision(mixed_precision)
     try:
-        input_shape = registry.create(model, **model_overrides(model, fixed)).input_shape[1:]
-        train_data, validation = load_datasets(config, input_shape)
+        if is_graph_model(model):
+            data = load_graph_data(model, config.data, config.validation_data, seed=seed)
+            fixed = {**data.model_arguments(), **fixed}
+            built = registry.create(model, **model_overrides(model, fixed))
+            train_data, validation = graph_datasets(data, built, batch_size=batch_size, seed=seed)
+        else:
+            input_shape = registry.create(model, **model_overrides(model, fixed)).input_shape[1:]
+            train_data, validation = load_datasets(config, input_shape)
         steps_per_epoch = int(train_data.cardinality())
         total_steps = steps_per_epoch * epochs if steps_per_epoch > 0 else None
         hypermodel = ZooHyperModel(model, total_steps=total_steps, fixed=fixed)

@@ -80,3 +80,44 @@ def test_finite_number_above():
     for value in (-1.0, float("inf"), float("nan"), True, "1"):
         with pytest.raises(ValueError, match=r"must be a number >= 0.0. Received: kl_weight="):
             v.check_finite_number_above("kl_weight", value, 0.0)
+
+
+def test_edge_index_returns_the_integer_array():
+    edges = np.array([[0, 1, 4], [1, 2, 0]], dtype=np.int32)
+    assert v.check_edge_index(edges, 5) is edges  # int32 kept, no copy
+    checked = v.check_edge_index([[0, 1], [1, 0]], np.int64(2))
+    assert checked.dtype == np.int64 and checked.tolist() == [[0, 1], [1, 0]]
+    assert v.check_edge_index(np.array([[1], [2]], np.uint8), 3).dtype == np.int64
+    assert v.check_edge_index([[], []], 0).shape == (2, 0)  # an empty list has any dtype
+
+
+def test_edge_index_names_the_first_offending_edge():
+    message = (
+        r"`edge_index\[:, 3\] = \(2, 7\)` refers to node 7, but the graph has 5 nodes. "
+        r"Received: edge_index with value 7$"
+    )
+    with pytest.raises(ValueError, match=message):
+        v.check_edge_index(np.array([[0, 1, 2, 2, 9], [1, 2, 4, 7, 0]]), 5)
+    message = r"`edges\[:, 1\] = \(-1, 2\)` refers to node -1, .* Received: edges with value -1$"
+    with pytest.raises(ValueError, match=message):
+        v.check_edge_index([[0, -1], [1, 2]], 5, name="edges")
+    with pytest.raises(ValueError, match=r"\(0, 5\)` refers to node 5, but the graph has 5"):
+        v.check_edge_index([[0], [5]], 5)
+
+
+def test_edge_index_must_be_integers_of_shape_2_by_e():
+    import re
+
+    with pytest.raises(
+        ValueError, match="`edge_index` must hold integers .* Received: dtype=float32$"
+    ):
+        v.check_edge_index(np.zeros((2, 3), np.float32), 5)
+    with pytest.raises(ValueError, match="Received: dtype=bool$"):
+        v.check_edge_index(np.zeros((2, 3), bool), 5)
+    for shape in ((3, 2), (2,), (2, 2, 2)):
+        with pytest.raises(
+            ValueError, match=rf"\[2, num_edges\].*Received: shape={re.escape(str(shape))}$"
+        ):
+            v.check_edge_index(np.zeros(shape, np.int64), 5)
+    with pytest.raises(ValueError, match="Received: num_nodes=-1"):
+        v.check_edge_index([[0], [0]], -1)

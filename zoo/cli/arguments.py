@@ -16,6 +16,7 @@ from layers.validation import (
     check_number_pair,
     check_positive_float,
     check_positive_int,
+    check_positive_ints,
 )
 
 
@@ -71,6 +72,19 @@ def positive_float(name: str) -> Callable[[str], float]:
 def non_negative_float(name: str) -> Callable[[str], float]:
     """A number >= 0."""
     return checked(check_non_negative_float, name, parse=float)
+
+
+def _ints(text: str) -> list[int]:
+    return [int(part) for part in text.split(",")]
+
+
+def positive_ints(name: str) -> Callable[[str], list[int]]:
+    """Comma-separated integers > 0, e.g. `25,10`."""
+
+    def check(name: str, value) -> list[int]:
+        return list(check_positive_ints(name, value))
+
+    return checked(check, name, parse=_ints)
 
 
 def _floats(text: str) -> list[float]:

@@ -13,6 +13,7 @@ from zoo.cli.arguments import (
     number_pair,
     positive_float,
     positive_int,
+    positive_ints,
 )
 
 # Namespace entries that are not `TrainConfig` options.
@@ -50,7 +51,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("model", nargs="?", help="registered model name (see `zoo list`)")
     p.add_argument("--config", default=None, help="YAML file holding any of these options")
-    p.add_argument("--data", help="TFRecord files: glob, directory (default: built-in digits)")
+    p.add_argument(
+        "--data",
+        help="TFRecord files: glob, directory (default: built-in digits); for graph models "
+        "also a built-in graph (karate_club, citation_benchmark, cycles_vs_trees, "
+        "planted_motif) or a directory of Planetoid files",
+    )
     p.add_argument("--validation-data", help="TFRecord files for validation")
     p.add_argument("--label", help="label feature name in the records (default: label)")
     p.add_argument("--features", help="input feature name (default: the only non-label one)")
@@ -118,6 +124,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--deterministic",
         action=argparse.BooleanOptionalAction,
         help="deterministic TensorFlow ops (default: --deterministic)",
+    )
+    p.add_argument(
+        "--fanouts",
+        type=positive_ints("fanouts"),
+        help="graph node classifiers: neighbours sampled per layer, e.g. 25,10, with "
+        "--batch-size seed nodes per step (default: full-batch training)",
     )
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), help="fit progress (default: 1)")
     p.set_defaults(handler=run_train)
