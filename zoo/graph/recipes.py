@@ -144,9 +144,11 @@ def graph_datasets(
     """Training and validation pipelines of one graph per element for `model`.
 
     Node classification trains full-batch (one step per epoch, the train mask as
-    `sample_weight`) or, with `fanouts`, on `NeighborSampler` subgraphs of `batch_size` seed
-    nodes (one fanout per graph layer of the backbone); it validates full-batch on the `val`
-    mask. Graph classification takes disjoint batches of `batch_size` graphs.
+    `sample_weight`; edge weights only reach a model with an `edge_weight` input, such as
+    `GCNBackbone(edge_weights=True)`) or, with `fanouts`, on `NeighborSampler` subgraphs of
+    `batch_size` seed nodes (one fanout per graph layer of the backbone); it validates
+    full-batch on the `val` mask. Graph classification takes disjoint batches of `batch_size`
+    graphs.
 
     Args:
         data: what `load_graph_data` returned.
@@ -183,4 +185,16 @@ def graph_datasets(
         )
         train = sampler.dataset()
     has_validation = graph.val_mask is not None and graph.val_mask.any()
-    return train, graph.full_batch_dataset("val") if has_validation else None
+    validation = graph.full_batch_dataset("val") if has_validation else None
+    return model_inputs_only(train, model), model_inputs_only(validation, model)
+
+
+def model_inputs_only(dataset: tf.data.Dataset | None, model: keras.Model):
+    """`dataset` with the graph inputs that `model` does not take left out (the edge weights
+    of a weighted graph, for a model without an `edge_weight` input)."""
+    if dataset is None:
+        return None
+    names = set(model.input)
+    if set(dataset.element_spec[0]) <= names:
+        return dataset
+    return dataset.map(lambda inputs, *rest: ({k: inputs[k] for k in names}, *rest))

@@ -30,6 +30,7 @@ from zoo.graph import (
     load_graph_data,
 )
 from zoo.graph.inputs import example_inputs
+from zoo.graph.recipes import GraphData
 from zoo.train import TrainConfig, train
 
 ENTRIES = {
@@ -274,3 +275,25 @@ def test_zoo_tune_searches_a_graph_model_on_a_built_in_graph(tmp_path):
     assert result["trials"] == 1 and 0.0 <= result["score"] <= 1.0
     best = keras.saving.load_model(result["model_path"])
     assert best.input["node_features"].shape[-1] == 34  # num_features from the data
+
+
+def test_gcn_takes_edge_weights_and_other_models_train_without_them():
+    rng = np.random.default_rng(0)
+    graph = Graph(
+        rng.random((5, 3)),
+        np.array([[0, 1, 2, 3, 4], [1, 2, 3, 4, 0]]),
+        labels=[0, 1, 0, 1, 0],
+        edge_weight=[1.0, 2.0, 0.5, 1.0, 3.0],
+        train_mask=[True, True, False, True, False],
+        val_mask=[False, False, True, False, True],
+    )
+    weighted = zoo.create("gcn_node", num_features=3, num_classes=2, edge_weights=True)
+    unweighted = weighted.backbone.get_layer("normalization")(graph.node_features, graph.edge_index)
+    assert not np.allclose(
+        weighted.backbone.get_layer("normalization")(*graph.inputs().values())[1],
+        unweighted[1],
+    )
+    data = GraphData(num_features=3, num_classes=2, graph=graph)
+    for model in (weighted, zoo.create("gat_node", num_features=3, num_classes=2)):
+        train_data, validation = graph_datasets(data, model, batch_size=2)
+        model.fit(train_data, validation_data=validation, epochs=1, verbose=0)

@@ -22,7 +22,8 @@ class GCNBackbone(Backbone):
     output_units=num_classes`, which `NodeClassifier` sets.
 
     Inputs: `{"node_features": [num_nodes, num_features], "edge_index": [2, num_edges]}`
-    (`zoo.graph.graph_inputs`); outputs `{"node_embeddings": [num_nodes, units]}`.
+    (`zoo.graph.graph_inputs`), plus `"edge_weight"` with `edge_weights`; outputs
+    `{"node_embeddings": [num_nodes, units]}`.
 
     Args:
         num_features: width of the input node features. Defaults to `1433` (Cora's).
@@ -33,6 +34,8 @@ class GCNBackbone(Backbone):
         dropout: dropout rate on the input of every layer. Defaults to `0.5`.
         activation: activation after every hidden layer. Defaults to `"relu"`.
         improved: self-loops of weight 2 (`A + 2I`). Defaults to `False`.
+        edge_weights: take an `"edge_weight"` input `[num_edges]`, the weighted adjacency
+            (`Graph(..., edge_weight=...)` provides it). Defaults to `False`.
         **kwargs: base `keras.Model` arguments (`name`, `dtype`).
 
     Example:
@@ -55,15 +58,19 @@ class GCNBackbone(Backbone):
         dropout: float = 0.5,
         activation: str = "relu",
         improved: bool = False,
+        edge_weights: bool = False,
         **kwargs,
     ):
         check_stack_arguments(num_layers, hidden_units, output_units, dropout)
         check_bool("improved", improved)
+        check_bool("edge_weights", edge_weights)
         dtype = self.dtype_policy_from(kwargs)
         inputs = graph_inputs(num_features)
+        if edge_weights:
+            inputs["edge_weight"] = keras.Input(shape=(), name="edge_weight")
         edge_index, edge_weight = GCNNormalization(
             improved=improved, dtype=dtype, name="normalization"
-        )(inputs["node_features"], inputs["edge_index"])
+        )(inputs["node_features"], inputs["edge_index"], inputs.get("edge_weight"))
 
         def make_layer(units, is_output, name):
             return GCNConv(units, normalize=False, add_self_loops=False, dtype=dtype, name=name)

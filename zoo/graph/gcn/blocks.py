@@ -14,6 +14,8 @@ from layers.validation import check_bool
 class GCNNormalization(keras.layers.Layer):
     """Self-loops and symmetric normalisation of a graph's edges, `D^-1/2 (A + I) D^-1/2`.
 
+    Takes optional positive `edge_weight` `[num_edges]` (the weighted adjacency `A`).
+
     `layers.GCNConv` normalises the edges it is given on every call; a stack of them computes
     the same normalisation once per layer. This layer computes it once, and the stack's layers
     take its output with `normalize=False, add_self_loops=False`: the normalisation cache of
@@ -38,13 +40,15 @@ class GCNNormalization(keras.layers.Layer):
         super().__init__(**kwargs)
         self.improved = check_bool("improved", improved)
 
-    def call(self, node_features, edge_index):
+    def call(self, node_features, edge_index, edge_weight=None):
         check_graph_inputs(node_features, edge_index)
         num_nodes = tf.shape(node_features)[0]
-        edge_index, edge_weight = gcn_normalization(edge_index, num_nodes, improved=self.improved)
+        edge_index, edge_weight = gcn_normalization(
+            edge_index, num_nodes, edge_weight, improved=self.improved
+        )
         return edge_index, tf.cast(edge_weight, self.compute_dtype)
 
-    def compute_output_spec(self, node_features, edge_index):
+    def compute_output_spec(self, node_features, edge_index, edge_weight=None):
         return (
             keras.KerasTensor((2, None), dtype="int32"),
             keras.KerasTensor((None,), dtype=self.compute_dtype),
