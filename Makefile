@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test test-slow bench bench-rl bench-tfmot bench-hub lint format clean
+.PHONY: demo test test-slow bench bench-rl bench-tfmot bench-hub bench-graph lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,20 @@ $(SB3_VENV)/bin/python:
 bench-rl: $(VENV)/.installed-all,test $(SB3_VENV)/bin/python
 	SB3_PYTHON=$(SB3_VENV)/bin/python RL_SEEDS=0,1,2 $(BIN)/python -m benchmarks.bench_rl
 
+# The graph comparison runs PyTorch Geometric from its own environment: never a dependency.
+# NeighborLoader samples with pyg-lib or torch-sparse; pyg-lib has no wheels on PyPI, so
+# torch-scatter and torch-sparse are compiled against the installed torch (pip builds them
+# from source: about 40 minutes on 2 cores, once; pip caches the wheels).
+PYG_VENV ?= .venv-pyg
+$(PYG_VENV)/bin/python:
+	$(PYTHON) -m venv $(PYG_VENV)
+	$(PYG_VENV)/bin/python -m pip install --quiet torch==2.13.0 torch_geometric==2.8.1 numpy scipy
+	$(PYG_VENV)/bin/python -m pip install --quiet --no-build-isolation torch-scatter==2.1.2
+	$(PYG_VENV)/bin/python -m pip install --quiet --no-build-isolation torch-sparse==0.6.18
+
+bench-graph: $(VENV)/.installed-all,test $(PYG_VENV)/bin/python
+	PYG_PYTHON=$(PYG_VENV)/bin/python $(BIN)/python -m benchmarks.bench_graph
+
 # The QAT comparison runs tfmot on tf_keras from its own environment: never a dependency.
 TFMOT_VENV ?= .venv-tfmot
 $(TFMOT_VENV)/bin/python:
@@ -67,4 +81,4 @@ format: $(VENV)/.installed-all,test
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) $(SB3_VENV) $(TFMOT_VENV) $(HUB_VENV) artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SB3_VENV) $(TFMOT_VENV) $(HUB_VENV) $(PYG_VENV) artifacts .pytest_cache .ruff_cache
