@@ -25,7 +25,7 @@ from zoo.augmentation import (
 )
 from zoo.datasets import fit_to_input, load_digits
 from zoo.distribute import is_chief, make_strategy, set_mixed_precision
-from zoo.graph.recipes import graph_datasets, is_graph_model, load_graph_data
+from zoo.graph_training import graph_datasets, is_graph_model, load_graph_data
 from zoo.plots import plot_history
 from zoo.utils import seed_everything, write_run_record
 
@@ -75,10 +75,10 @@ class TrainConfig:
         verbose: Keras progress bar verbosity.
         fanouts: for node-classification graph models, neighbours sampled per graph layer
             (`zoo.graph.NeighborSampler`, `batch_size` seed nodes per step); `None` trains
-            full-batch. Graph models take `data` as described in `zoo.graph.load_graph_data`
-            (default: the generated citation benchmark, or cycles vs trees for graph
-            classification), train on one device, and get `num_features`/`num_classes` from
-            the data.
+            full-batch. Graph models take `data` as described in
+            `zoo.graph_training.load_graph_data` (default: the generated citation benchmark,
+            or cycles vs trees for graph classification), train on one device, and get
+            `num_features`/`num_classes` from the data.
     """
 
     model: str = "cnn_digits"

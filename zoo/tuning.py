@@ -23,7 +23,7 @@ from layers.schedules import SCHEDULES, learning_rate_schedule
 from layers.validation import check_choice, check_positive_int
 from zoo import registry
 from zoo.distribute import set_mixed_precision
-from zoo.graph.recipes import graph_datasets, is_graph_model, load_graph_data
+from zoo.graph_training import graph_datasets, is_graph_model, load_graph_data
 from zoo.train import TrainConfig, load_datasets
 from zoo.utils import seed_everything, write_run_record
 
@@ -206,7 +206,7 @@ def tune(
         overwrite: start afresh instead of resuming. Defaults to `False`.
         data, validation_data, label, features, batch_size, seed, mixed_precision: as in
             `zoo.train.TrainConfig`; without `data`, the built-in digits (for graph models,
-            the built-in graphs of `zoo.graph.load_graph_data`, which also sets
+            the built-in graphs of `zoo.graph_training.load_graph_data`, which also sets
             `num_features` and `num_classes`).
         verbose: KerasTuner verbosity. Defaults to `1`.
         **fixed: hyperparameters pinned to a value, e.g. `optimizer="adamw"`.

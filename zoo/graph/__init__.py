@@ -20,7 +20,6 @@ from zoo.graph.graph_classifier import GraphClassifier, GraphReadout
 from zoo.graph.inputs import graph_inputs
 from zoo.graph.node_classifier import NodeClassifier
 from zoo.graph.planetoid import load_planetoid
-from zoo.graph.recipes import graph_datasets, load_graph_data
 from zoo.graph.sage import SAGEBackbone
 from zoo.graph.sampler import NeighborSampler, check_fanouts
 
@@ -39,12 +38,10 @@ __all__ = [
     "citation_benchmark",
     "cycles_vs_trees",
     "graph_batches",
-    "graph_datasets",
     "graph_inputs",
     "graphs_from_tfrecords",
     "graphs_to_tfrecords",
     "karate_club",
-    "load_graph_data",
     "load_planetoid",
     "planted_motif",
     "synthetic_graph",

@@ -25,12 +25,10 @@ from zoo.graph import (
     SAGEBackbone,
     batch_graphs,
     cycles_vs_trees,
-    graph_datasets,
     karate_club,
-    load_graph_data,
 )
 from zoo.graph.inputs import example_inputs
-from zoo.graph.recipes import GraphData
+from zoo.graph_training import GraphData, graph_datasets, load_graph_data
 from zoo.train import TrainConfig, train
 
 ENTRIES = {

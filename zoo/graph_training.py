@@ -1,4 +1,8 @@
-"""Training data of graph models for `zoo train` and `zoo tune`: built-in graphs or files."""
+"""Training data of graph models for `zoo train` and `zoo tune`: built-in graphs or files.
+
+A module beside the trainer, not part of the `zoo.graph` family: `zoo/train.py` and
+`zoo/tuning.py` import no model family.
+"""
 
 from __future__ import annotations
 
