@@ -16,7 +16,6 @@ from layers.graph.message_passing import (
     segment_softmax,
     unpack_inputs,
 )
-from layers.serialization import serialize
 from layers.validation import (
     check_bool,
     check_non_negative_float,
@@ -124,20 +123,14 @@ class GATConv(GraphLayer):
         self.v2 = check_bool("v2", v2)
         self.use_bias = check_bool("use_bias", use_bias)
         self.seed = check_optional_seed("seed", seed)
-        self.activation = keras.activations.get(activation)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.attention_initializer = keras.initializers.get(attention_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
-        self._config_args = {
-            "activation": serialize(activation),
-            "kernel_initializer": serialize(kernel_initializer),
-            "attention_initializer": serialize(attention_initializer),
-            "bias_initializer": serialize(bias_initializer),
-            "kernel_regularizer": serialize(kernel_regularizer),
-            "bias_regularizer": serialize(bias_regularizer),
-        }
+        self._set_keras_objects(
+            activation=activation,
+            kernel_initializer=kernel_initializer,
+            attention_initializer=attention_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+        )
         self._dropout_layer = keras.layers.Dropout(dropout, seed=seed, dtype=self.dtype_policy)
 
     @property

@@ -19,7 +19,6 @@ from layers.graph.message_passing import (
     scatter,
     unpack_inputs,
 )
-from layers.serialization import serialize
 from layers.validation import check_bool, check_choice, check_positive_int
 
 
@@ -119,18 +118,13 @@ class GatedGraphConv(GraphLayer):
         self.num_edge_types = check_positive_int("num_edge_types", num_edge_types)
         self.aggregator = check_choice("aggregator", aggregator, REDUCTIONS)
         self.use_bias = check_bool("use_bias", use_bias)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
-        self._config_args = {
-            "kernel_initializer": serialize(kernel_initializer),
-            "recurrent_initializer": serialize(recurrent_initializer),
-            "bias_initializer": serialize(bias_initializer),
-            "kernel_regularizer": serialize(kernel_regularizer),
-            "bias_regularizer": serialize(bias_regularizer),
-        }
+        self._set_keras_objects(
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+        )
 
     def _check_features(self, features):
         if features is not None and features > self.units:

@@ -16,7 +16,6 @@ from layers.graph.message_passing import (
     propagate,
     unpack_inputs,
 )
-from layers.serialization import serialize
 from layers.validation import check_bool, check_positive_int
 
 
@@ -114,18 +113,13 @@ class GCNConv(GraphLayer):
                 "pass add_self_loops=False (and the self-loops in `edge_index` if you want "
                 "them). Received: add_self_loops=True, normalize=False"
             )
-        self.activation = keras.activations.get(activation)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
-        self._config_args = {
-            "activation": serialize(activation),
-            "kernel_initializer": serialize(kernel_initializer),
-            "bias_initializer": serialize(bias_initializer),
-            "kernel_regularizer": serialize(kernel_regularizer),
-            "bias_regularizer": serialize(bias_regularizer),
-        }
+        self._set_keras_objects(
+            activation=activation,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+        )
 
     def build(self, input_shape):
         features = node_features_shape(input_shape)[-1]

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from layers.serialization import serialize
 from layers.validation import check_choice, check_edge_index
 
 REDUCTIONS = ("sum", "mean", "max")
@@ -383,6 +384,20 @@ class GraphLayer(keras.layers.Layer):
 
     def _checked_inputs(self, node_features, *args, **kwargs):
         raise NotImplementedError
+
+    def _set_keras_objects(self, **objects) -> None:
+        """Sets each activation, initializer or regularizer argument as an attribute (resolved
+        with `keras.{activations,initializers,regularizers}.get`) and keeps the value given,
+        serialised, for `get_config` (`self._config_args`)."""
+        getters = {
+            "activation": keras.activations.get,
+            "initializer": keras.initializers.get,
+            "regularizer": keras.regularizers.get,
+        }
+        self._config_args = getattr(self, "_config_args", {})
+        for name, value in objects.items():
+            setattr(self, name, getters[name.rsplit("_", 1)[-1]](value))
+            self._config_args[name] = serialize(value)
 
     def compute_output_spec(self, *args, **kwargs):
         arguments = dict(inspect.signature(self.call).bind(*args, **kwargs).arguments)

@@ -18,7 +18,6 @@ from layers.graph.message_passing import (
     segment_softmax,
     unpack_inputs,
 )
-from layers.serialization import serialize
 from layers.validation import check_choice
 
 _INT_TYPES = (int, np.integer)
@@ -183,16 +182,12 @@ class AttentionGraphPooling(_Readout):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
-        self._config_args = {
-            "kernel_initializer": serialize(kernel_initializer),
-            "bias_initializer": serialize(bias_initializer),
-            "kernel_regularizer": serialize(kernel_regularizer),
-            "bias_regularizer": serialize(bias_regularizer),
-        }
+        self._set_keras_objects(
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+        )
 
     def build(self, input_shape):
         features = node_features_shape(input_shape)[-1]

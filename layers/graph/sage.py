@@ -15,7 +15,6 @@ from layers.graph.message_passing import (
     scatter,
     unpack_inputs,
 )
-from layers.serialization import serialize
 from layers.validation import check_bool, check_choice, check_positive_int
 
 AGGREGATORS = ("mean", "max", "max_pool", "lstm")
@@ -126,18 +125,13 @@ class SAGEConv(GraphLayer):
         self.root_weight = check_bool("root_weight", root_weight)
         self.project = check_bool("project", project)
         self.use_bias = check_bool("use_bias", use_bias)
-        self.activation = keras.activations.get(activation)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
-        self._config_args = {
-            "activation": serialize(activation),
-            "kernel_initializer": serialize(kernel_initializer),
-            "bias_initializer": serialize(bias_initializer),
-            "kernel_regularizer": serialize(kernel_regularizer),
-            "bias_regularizer": serialize(bias_regularizer),
-        }
+        self._set_keras_objects(
+            activation=activation,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+        )
 
     @property
     def projects(self) -> bool:
