@@ -12,7 +12,7 @@ from layers.graph.message_passing import (
     gather_nodes,
     node_features_shape,
     num_nodes_of,
-    scatter,
+    propagate,
     segment_softmax,
     unpack_inputs,
 )
@@ -200,21 +200,21 @@ class GATConv(GraphLayer):
         if self.v2:
             h_source = self._project(x, self.source_kernel, self.source_bias)
             h_target = self._project(x, self.target_kernel, self.target_bias)
-            messages = gather_nodes(h_source, source)  # [E, heads, units]
-            pair = messages + gather_nodes(h_target, target)
+            values = h_source
+            pair = gather_nodes(h_source, source) + gather_nodes(h_target, target)
             pair = ops.leaky_relu(pair, negative_slope=self.negative_slope)
             logits = ops.sum(pair * self.attention, axis=-1)  # [E, heads]
         else:
             h = self._project(x, self.kernel, None)
             score_source = ops.sum(h * self.attention_source, axis=-1)  # [N, heads]
             score_target = ops.sum(h * self.attention_target, axis=-1)
-            messages = gather_nodes(h, source)
+            values = h
             logits = gather_nodes(score_source, source) + gather_nodes(score_target, target)
             logits = ops.leaky_relu(logits, negative_slope=self.negative_slope)
 
         alpha = segment_softmax(logits, target, num_nodes, mask=mask)
         alpha = self._dropout_layer(alpha, training=training)
-        out = scatter(messages * alpha[..., None], target, num_nodes, "sum")
+        out = propagate(values, edge_index, num_nodes, edge_weight=alpha)  # [N, heads, units]
         if self.concat:
             out = ops.reshape(out, (-1, self.heads * self.units))
         else:

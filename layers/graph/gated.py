@@ -16,7 +16,6 @@ from layers.graph.message_passing import (
     node_features_shape,
     num_nodes_of,
     propagate,
-    scatter,
     unpack_inputs,
 )
 from layers.validation import check_bool, check_choice, check_positive_int
@@ -220,10 +219,8 @@ class GatedGraphConv(GraphLayer):
                 transformed = ops.reshape(
                     ops.einsum("nf,tfg->ntg", h, self.kernel[step]), (-1, units)
                 )
-                messages = tf.gather(transformed, rows)
-                if edge_weight is not None:
-                    messages = messages * ops.cast(edge_weight, messages.dtype)[:, None]
-                m = scatter(messages, edge_index[1], num_nodes, self.aggregator)
+                typed_edges = tf.stack([rows, edge_index[1]])
+                m = propagate(transformed, typed_edges, num_nodes, edge_weight, self.aggregator)
             h = self._gru(m, h)
         return h
 

@@ -2,11 +2,16 @@
 
 A graph is `node_features` `[num_nodes, features]` and `edge_index` `[2, num_edges]` (row 0
 the sources, row 1 the targets); messages flow from source to target, as in PyTorch Geometric
-(PyG). Every helper works on index lists (`tf.gather` and `tf.math.unsorted_segment_*`), so
-memory grows with the number of edges, never with `num_nodes ** 2`, and every helper except
-`remove_self_loops` and `add_remaining_self_loops` (whose output sizes depend on the values of
-`edge_index`) compiles with XLA: there `num_nodes` comes from a static shape and folds to a
-constant.
+(PyG). Every helper works on index lists, so memory grows with the number of edges, never with
+`num_nodes ** 2`, and every helper except `remove_self_loops` and `add_remaining_self_loops`
+(whose output sizes depend on the values of `edge_index`) compiles with XLA: there `num_nodes`
+comes from a static shape and folds to a constant.
+
+Weighted sums along edges (`propagate` with `"sum"` or `"mean"`) are one sparse-dense matrix
+product (`tf.sparse.sparse_dense_matmul`, whose TensorFlow kernels are multi-threaded in both
+directions of the gradient) when the function being traced is not compiled with XLA, and
+`tf.gather` + `tf.math.unsorted_segment_sum` (which XLA fuses) inside `jit_compile=True`
+functions, where the sparse product has no kernel. Both give the same numbers.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import inspect
 import keras
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.ops import control_flow_util
 
 from layers.serialization import serialize
 from layers.validation import check_choice, check_edge_index
@@ -40,10 +46,10 @@ def _segment_counts(index, num_segments, dtype):
     return tf.math.unsorted_segment_sum(tf.ones_like(index, dtype=dtype), index, num_segments)
 
 
-def _expand_like(per_segment, values):
-    """`[num_segments]` -> `[num_segments, 1, ...]` broadcasting against `values`' rows."""
-    extra = len(values.shape) - 1
-    return tf.reshape(per_segment, tf.concat([tf.shape(per_segment), [1] * extra], axis=0))
+def _expand_like(per_row, values):
+    """`[R, ...]` -> broadcastable against `values` `[R, ..., F...]` (trailing 1s added)."""
+    extra = len(values.shape) - len(per_row.shape)
+    return tf.reshape(per_row, tf.concat([tf.shape(per_row), [1] * extra], axis=0))
 
 
 def scatter(values, index, num_segments, reduce: str = "sum"):
@@ -70,23 +76,80 @@ def scatter(values, index, num_segments, reduce: str = "sum"):
     return tf.where(reached, peak, tf.zeros_like(peak))
 
 
+def compiling_with_xla() -> bool:
+    """Whether the ops being built go into a function compiled with XLA (`jit_compile=True`)."""
+    if tf.executing_eagerly():
+        return False
+    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+
+
+def _sparse_weighted_sum(node_values, source, target, num_nodes, edge_weight):
+    """`sum_e edge_weight[e] * node_values[source[e]]` at `target[e]`: one sparse-dense matmul.
+
+    `edge_weight` is `None`, `[E]`, or `[E, H...]` against `node_values` `[N, H..., F]` (one
+    weight per edge and head, as attention gives): then the rows of every head form their own
+    block of one `[num_nodes * H, N * H]` sparse matrix.
+    """
+    values_shape = tf.shape(node_values)
+    num_sources = values_shape[0]
+    num_rows = num_nodes
+    if edge_weight is None:
+        edge_weight = tf.ones(tf.shape(source), node_values.dtype)
+    if len(edge_weight.shape) > 1:
+        heads = tf.reduce_prod(tf.shape(edge_weight)[1:])
+        head_ids = tf.range(heads, dtype=source.dtype)
+        source = tf.reshape(source[:, None] * heads + head_ids, [-1])
+        target = tf.reshape(target[:, None] * heads + head_ids, [-1])
+        edge_weight = tf.reshape(edge_weight, [-1])
+        num_sources, num_rows = num_sources * heads, num_nodes * heads
+    flat_values = tf.reshape(node_values, tf.stack([num_sources, -1]))
+    matrix = tf.SparseTensor(
+        tf.cast(tf.stack([target, source], axis=1), tf.int64),
+        tf.cast(edge_weight, node_values.dtype),
+        tf.cast(tf.stack([num_rows, num_sources]), tf.int64),
+    )
+    out = tf.sparse.sparse_dense_matmul(matrix, flat_values)
+    out = tf.reshape(out, tf.concat([[num_nodes], values_shape[1:]], axis=0))
+    out.set_shape([tf.get_static_value(num_nodes)] + list(node_values.shape[1:]))
+    return out
+
+
 def propagate(node_values, edge_index, num_nodes, edge_weight=None, reduce: str = "sum"):
     """Sends `node_values[source]` (times `edge_weight`) along every edge; reduces at targets.
 
     Args:
-        node_values: `[num_nodes, ...]` values to send.
+        node_values: `[num_sources, ...]` values to send (`num_sources` is usually
+            `num_nodes`).
         edge_index: int32 `[2, E]`.
         num_nodes: number of output rows.
-        edge_weight: optional `[E]` factors of the messages.
+        edge_weight: optional factors of the messages: `[E]`, or `[E, H...]` against
+            `node_values` `[num_sources, H..., F]` (one weight per edge and attention head).
         reduce: `"sum"`, `"mean"` or `"max"`. Defaults to `"sum"`.
 
     Returns:
         `[num_nodes, ...]`, 0 at nodes without incoming edges.
+
+    Example:
+
+    ```python
+    edge_index = tf.constant([[0, 1, 2], [1, 2, 1]])
+    propagate(tf.constant([[1.0], [2.0], [4.0]]), edge_index, 3)  # [[0], [5], [2]]
+    ```
     """
-    messages = gather_nodes(node_values, edge_index[0])
+    check_choice("reduce", reduce, REDUCTIONS)
+    source, target = edge_index[0], edge_index[1]
+    if reduce != "max" and not compiling_with_xla():
+        if reduce == "mean":
+            count = _segment_counts(target, num_nodes, tf.float32)
+            share = tf.gather(1.0 / tf.maximum(count, 1.0), target)
+            if edge_weight is not None:
+                share = _expand_like(share, edge_weight) * tf.cast(edge_weight, tf.float32)
+            edge_weight = share
+        return _sparse_weighted_sum(node_values, source, target, num_nodes, edge_weight)
+    messages = gather_nodes(node_values, source)
     if edge_weight is not None:
         messages = messages * _expand_like(tf.cast(edge_weight, messages.dtype), messages)
-    return scatter(messages, edge_index[1], num_nodes, reduce)
+    return scatter(messages, target, num_nodes, reduce)
 
 
 def segment_softmax(logits, segment_ids, num_segments, mask=None):

@@ -12,7 +12,7 @@ from layers.graph.message_passing import (
     gather_nodes,
     node_features_shape,
     num_nodes_of,
-    scatter,
+    propagate,
     unpack_inputs,
 )
 from layers.validation import check_bool, check_choice, check_positive_int
@@ -187,13 +187,12 @@ class SAGEConv(GraphLayer):
         if self.projects:
             neighbors = ops.matmul(x, self.projection_kernel)
             neighbors = ops.relu(neighbors + self.projection_bias)
-        messages = gather_nodes(neighbors, edge_index[0])
         if self.aggregator == "lstm":
-            sequences = neighbors_as_sequences(messages, edge_index[1], num_nodes)
-            aggregated = self.lstm(sequences)
+            messages = gather_nodes(neighbors, edge_index[0])
+            aggregated = self.lstm(neighbors_as_sequences(messages, edge_index[1], num_nodes))
         else:
             reduce = "mean" if self.aggregator == "mean" else "max"
-            aggregated = scatter(messages, edge_index[1], num_nodes, reduce)
+            aggregated = propagate(neighbors, edge_index, num_nodes, reduce=reduce)
         out = ops.matmul(aggregated, self.neighbor_kernel)
         if self.bias is not None:
             out = out + self.bias

@@ -20,10 +20,12 @@ from layers.graph import (
     add_remaining_self_loops,
     add_self_loops,
     gcn_normalization,
+    propagate,
     remove_self_loops,
     scatter,
     segment_softmax,
 )
+from layers.graph.message_passing import compiling_with_xla
 from tests import harness
 
 RNG = np.random.default_rng(0)
@@ -318,6 +320,68 @@ def test_scatter_reductions_give_zero_for_empty_segments():
     np.testing.assert_allclose(scatter(values, index, 4, "max"), [[-2], [0], [3], [0]])
     with pytest.raises(ValueError, match="reduce='min'"):
         scatter(values, index, 4, "min")
+
+
+def _propagate_by_hand(values, weight, reduce):
+    """NumPy: a loop over the edges of `EDGE_INDEX`."""
+    out = np.zeros((6, *values.shape[1:]), "float64")
+    count = np.zeros(6)
+    for e, (source, target) in enumerate(EDGE_INDEX.T):
+        factor = 1.0 if weight is None else weight[e].reshape(weight.shape[1:] + (1,))
+        out[target] += factor * values[source]
+        count[target] += 1
+    if reduce == "mean":
+        out /= np.maximum(count, 1).reshape((6,) + (1,) * (values.ndim - 1))
+    return out
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean"])
+@pytest.mark.parametrize("weights", [None, "per edge", "per edge and head"])
+def test_propagate_sparse_product_and_xla_segment_path_agree(reduce, weights):
+    """Outside XLA `propagate` is one sparse-dense matmul, inside `jit_compile` gather +
+    segment sums: same values and same gradients, for every weight layout."""
+    heads = weights == "per edge and head"
+    values = RNG.normal(size=(6, 3, 2) if heads else (6, 2)).astype("float32")
+    weight = {
+        None: None,
+        "per edge": EDGE_WEIGHT,
+        "per edge and head": RNG.uniform(0.5, 2.0, size=(10, 3)).astype("float32"),
+    }[weights]
+    probe = tf.constant(RNG.normal(size=(6, *values.shape[1:])).astype("float32"))
+
+    def run(values, weight):
+        with tf.GradientTape() as tape:
+            tape.watch(values)
+            if weight is not None:
+                tape.watch(weight)
+            out = propagate(values, EDGE_INDEX, 6, weight, reduce)
+            loss = tf.reduce_sum(out * probe)
+        grads = tape.gradient(loss, [values] + ([] if weight is None else [weight]))
+        return out, [tf.convert_to_tensor(grad) for grad in grads]
+
+    args = (tf.constant(values), None if weight is None else tf.constant(weight))
+    graph = tf.function(run).get_concrete_function(*args).graph
+    assert "SparseTensorDenseMatMul" in {op.type for op in graph.get_operations()}
+    out, grads = run(*args)
+    xla_out, xla_grads = tf.function(run, jit_compile=True)(*args)
+    np.testing.assert_allclose(out, _propagate_by_hand(values, weight, reduce), rtol=1e-5)
+    np.testing.assert_allclose(xla_out, out, rtol=1e-5, atol=1e-6)
+    for grad, xla_grad in zip(grads, xla_grads, strict=True):
+        np.testing.assert_allclose(xla_grad, grad, rtol=1e-5, atol=1e-6)
+
+
+def test_compiling_with_xla_is_true_only_inside_jit_compiled_functions():
+    seen = []
+
+    def probe():
+        seen.append(compiling_with_xla())
+        return tf.constant(0)
+
+    probe()
+    tf.function(probe)()
+    tf.function(probe, jit_compile=True)()
+    tf.function(lambda: tf.function(probe)(), jit_compile=True)()
+    assert seen == [False, False, True, True]
 
 
 def test_segment_softmax_is_stable_and_masks():
