@@ -319,7 +319,8 @@ def run_layer_test(
         stochastic: the layer draws random numbers at inference; outputs are compared by shape,
             not value, across call modes and save/load.
         run_training: fit one epoch of a model holding the layer and require the weights to move.
-        run_jit: compare a `jit_compile=True` call with the eager one.
+        run_jit: compare a `jit_compile=True` call with the eager one and, with `run_training`,
+            an XLA `fit` of a fresh model (built inside the compiled step) with the plain one.
         run_mixed_precision: build and train under the `mixed_float16` global policy (the
             training step runs under `MirroredStrategy` too when `run_distributed`).
         expected_mixed_dtype: output dtype under `mixed_float16` (`None` skips the check).
@@ -370,15 +371,16 @@ def run_layer_test(
 
     floating = _is_float_structure(output)
     if run_training and floating:
-        _layer_training_step(
-            cls,
-            init_kwargs,
-            input_data,
-            call_kwargs,
-            batch,
-            build_optimizer_first=True,
-            whole_batch=whole_batch,
+        step = functools.partial(
+            _layer_training_step, cls, init_kwargs, input_data, call_kwargs, batch
         )
+        trained, random = step(build_optimizer_first=True, whole_batch=whole_batch)
+        if run_jit:
+            # The users' XLA path: `compile(jit_compile=True)`, and the first `fit` builds
+            # everything inside the compiled step.
+            compiled, _ = step(jit=True, whole_batch=whole_batch)
+            if not random:
+                assert_allclose(compiled, trained, atol * 10, rtol * 10, "XLA fit vs plain fit")
 
     if run_mixed_precision:
         with dtype_policy("mixed_float16"):
@@ -457,12 +459,20 @@ def _layer_training_step(
     batch,
     build_optimizer_first: bool = False,
     whole_batch: bool = False,
-) -> None:
+    jit: bool = False,
+) -> tuple[list[np.ndarray], bool]:
+    """One epoch of SGD on a model holding a new layer (seeded: every call starts alike).
+
+    Returns:
+        The layer's trainable weights after the epoch, and whether it draws random numbers
+        (then two runs need not agree: XLA has its own random number generator).
+    """
+    keras.utils.set_random_seed(0)
     inputs = _symbolic_inputs(input_data)
     layer = cls(**init_kwargs)
     outputs = layer(inputs, **call_kwargs)
     model = keras.Model(inputs, outputs)
-    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse", jit_compile=jit)
     targets = _random_like(model(input_data))
     before = [keras.ops.convert_to_numpy(w) for w in layer.trainable_weights]
     _fit_one_epoch(
@@ -476,6 +486,8 @@ def _layer_training_step(
     after = [keras.ops.convert_to_numpy(w) for w in layer.trainable_weights]
     if before and not _weights_changed(before, after):
         raise AssertionError(f"{cls.__name__}: one training step left every trainable weight as is")
+    random = any(sublayer._seed_generators for sublayer in layer._flatten_layers())
+    return after, random
 
 
 # --------------------------------------------------------------------------------------------
@@ -670,12 +682,12 @@ def _regression_problem(seed: int = 0):
     return x, y
 
 
-def _regression_model(seed: int = 0) -> keras.Model:
+def _regression_model(seed: int = 0, width: int = 8) -> keras.Model:
     keras.utils.set_random_seed(seed)
     return keras.Sequential(
         [
             keras.Input((6,)),
-            keras.layers.Dense(8, activation="tanh", name="hidden"),
+            keras.layers.Dense(width, activation="tanh", name="hidden"),
             keras.layers.Dense(1, name="out"),
         ]
     )
@@ -742,9 +754,13 @@ def run_optimizer_test(
     )
 
     if run_jit:
-        jit_model = _regression_model()
-        train(jit_model, steps + resume_steps, jit=True, build_first=True)
-        assert_allclose(jit_model.get_weights(), model.get_weights(), 1e-4, 1e-4, "XLA vs plain")
+        # The users' XLA path (the optimizer builds inside the compiled step) on a hidden layer
+        # of 384 weights: a slot variable initialised from a weight that large cannot be
+        # lifted out of an XLA step unless the optimizer creates it outside (`tf.init_scope`).
+        plain, compiled = _regression_model(width=64), _regression_model(width=64)
+        train(plain, steps)
+        train(compiled, steps, jit=True)
+        assert_allclose(compiled.get_weights(), plain.get_weights(), 1e-4, 1e-4, "XLA vs plain")
 
     if run_mixed_precision or run_distributed:
         # One run covers both (the plain run above covers float32 on one device).
@@ -782,8 +798,8 @@ def run_schedule_test(
     """Runs the shared checks on a learning-rate schedule class.
 
     Compares eager, `tf.function` and XLA values at `steps` (and `expected`, if given), checks
-    the config, trains through `fit` with the schedule inside AdamW, and saves and reloads that
-    model as `.keras` with the schedule intact.
+    the config, trains through `fit` with the schedule inside AdamW (with and without XLA: the
+    same weights), and saves and reloads that model as `.keras` with the schedule intact.
 
     Returns:
         The eager values at `steps`.
@@ -802,9 +818,17 @@ def run_schedule_test(
         np.testing.assert_allclose(graph, values, atol=atol, rtol=max(rtol, 1e-6))
 
     x, y = _regression_problem()
-    model = _regression_model()
-    model.compile(optimizer=keras.optimizers.AdamW(learning_rate=cls(**init_kwargs)), loss="mse")
-    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+
+    def fit_new_model(jit: bool) -> keras.Model:
+        model = _regression_model()
+        optimizer = keras.optimizers.AdamW(learning_rate=cls(**init_kwargs))
+        model.compile(optimizer=optimizer, loss="mse", jit_compile=jit)
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+        return model
+
+    model = fit_new_model(jit=False)
+    compiled = fit_new_model(jit=True)  # the schedule traced inside an XLA training step
+    assert_allclose(compiled.get_weights(), model.get_weights(), 1e-5, 1e-4, "XLA fit vs plain")
     with temporary_path("schedule.keras") as path:
         model.save(path)
         loaded = keras.saving.load_model(path)
@@ -834,7 +858,8 @@ def run_loss_test(
 
     Compares eager, `tf.function` and XLA values (and `expected`, if given), requires finite
     gradients with respect to `y_pred`, evaluates float16 predictions, and trains a linear model
-    producing `y_pred`-shaped outputs with the loss through `fit`, saved and reloaded as `.keras`.
+    producing `y_pred`-shaped outputs with the loss through `fit` (with and without XLA: the same
+    weights), saved and reloaded as `.keras`.
 
     Returns:
         The eager loss value.
@@ -863,11 +888,21 @@ def run_loss_test(
 
     rng = np.random.default_rng(0)
     features = rng.normal(size=(len(y_true), 5)).astype("float32")
-    inputs = keras.Input((5,))
-    flat = keras.layers.Dense(int(np.prod(y_pred.shape[1:])))(inputs)
-    model = keras.Model(inputs, keras.layers.Reshape(y_pred.shape[1:])(flat))
-    model.compile(optimizer=keras.optimizers.SGD(0.01), loss=cls(**init_kwargs))
-    _fit_one_epoch(model, features, y_true, batch_size=len(y_true))
+
+    def fit_new_model(jit: bool) -> keras.Model:
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((5,))
+        flat = keras.layers.Dense(int(np.prod(y_pred.shape[1:])))(inputs)
+        model = keras.Model(inputs, keras.layers.Reshape(y_pred.shape[1:])(flat))
+        model.compile(
+            optimizer=keras.optimizers.SGD(0.01), loss=cls(**init_kwargs), jit_compile=jit
+        )
+        _fit_one_epoch(model, features, y_true, batch_size=len(y_true))
+        return model
+
+    model = fit_new_model(jit=False)
+    compiled = fit_new_model(jit=True)  # the loss traced inside an XLA training step
+    assert_allclose(compiled.get_weights(), model.get_weights(), 1e-5, 1e-4, "XLA fit vs plain")
     evaluated = model.evaluate(features, y_true, batch_size=len(y_true), verbose=0)
     with temporary_path("loss.keras") as path:
         model.save(path)
@@ -889,6 +924,7 @@ def run_callback_test(
     data=None,
     epochs: int = 2,
     batch_size: int = 8,
+    run_jit: bool = True,
 ) -> tuple[keras.Model, keras.callbacks.History, keras.callbacks.Callback]:
     """Runs a callback through real `fit`, `evaluate` and `predict`, then a `.keras` round trip.
 
@@ -898,20 +934,43 @@ def run_callback_test(
         data: `(x, y)`; defaults to a small regression problem.
         epochs: epochs of `fit`.
         batch_size: batch size.
+        run_jit: also fit a fresh model (same seed) with `jit_compile=True` and require the same
+            weights as the plain fit.
 
     Returns:
         `(model, history, callback)` for further assertions.
     """
     x, y = data if data is not None else _regression_problem()
-    if model_fn is None:
+
+    def new_model() -> keras.Model:
+        if model_fn is not None:
+            return model_fn()
         model = _regression_model()
         model.compile(optimizer=keras.optimizers.AdamW(0.01), loss="mse")
-    else:
-        model = model_fn()
+        return model
+
+    if run_jit:
+        # The users' XLA path with the callback: the same weights as without XLA.
+        keras.utils.set_random_seed(0)
+        compiled = new_model()
+        compiled.jit_compile = True
+        compiled.fit(
+            x,
+            y,
+            batch_size=batch_size,
+            epochs=epochs,
+            verbose=0,
+            callbacks=[callback_fn()],
+            shuffle=False,
+        )
+    keras.utils.set_random_seed(0)
+    model = new_model()
     callback = callback_fn()
     history = model.fit(
         x, y, batch_size=batch_size, epochs=epochs, verbose=0, callbacks=[callback], shuffle=False
     )
+    if run_jit:
+        assert_allclose(compiled.get_weights(), model.get_weights(), 1e-4, 1e-3, "XLA vs plain")
     if not all(np.isfinite(history.history["loss"])):
         raise AssertionError(f"fit with the callback gave non-finite losses: {history.history}")
     model.evaluate(x, y, batch_size=batch_size, verbose=0, callbacks=[callback])

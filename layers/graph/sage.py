@@ -9,6 +9,7 @@ from keras import ops
 from layers.graph.message_passing import (
     GraphLayer,
     check_graph_inputs,
+    compiling_with_xla,
     gather_nodes,
     node_features_shape,
     num_nodes_of,
@@ -55,8 +56,10 @@ class SAGEConv(GraphLayer):
       (PyG's `LSTMAggregation`; a node without incoming edges gets the LSTM's output for a
       sequence of zeros). PyG needs edges sorted by target; here they are sorted stably first,
       so any order works and target-sorted input gives PyG's result. The padded sequences have
-      a size that depends on the graph's values, so `"lstm"` does not compile with XLA
-      (`jit_compile=True`); the other aggregators do.
+      a size that depends on the graph's values, so `"lstm"` does not compile with XLA: the
+      layer sets `supports_jit = False` (Keras then compiles a model holding it without XLA,
+      with a warning) and raises a clear error inside a `jit_compile=True` function. The other
+      aggregators compile.
 
     `W_l` is `neighbor_kernel` (with `bias`), `W_r` is `root_kernel` (no bias). `project`
     applies `relu(x P + p)` (`projection_kernel`, `projection_bias`, `[F, F]`) to the
@@ -121,6 +124,7 @@ class SAGEConv(GraphLayer):
         super().__init__(**kwargs)
         self.units = check_positive_int("units", units)
         self.aggregator = check_choice("aggregator", aggregator, AGGREGATORS)
+        self.supports_jit = self.aggregator != "lstm"
         self.normalize = check_bool("normalize", normalize)
         self.root_weight = check_bool("root_weight", root_weight)
         self.project = check_bool("project", project)
@@ -188,6 +192,13 @@ class SAGEConv(GraphLayer):
             neighbors = ops.matmul(x, self.projection_kernel)
             neighbors = ops.relu(neighbors + self.projection_bias)
         if self.aggregator == "lstm":
+            if compiling_with_xla():
+                raise ValueError(
+                    f"SAGEConv(aggregator='lstm') (layer {self.name!r}) does not compile with "
+                    "XLA: its padded neighbour sequences have a size that depends on the "
+                    "graph's values. Call it outside `jit_compile=True`, or use another "
+                    "aggregator. Received: aggregator='lstm'"
+                )
             messages = gather_nodes(neighbors, edge_index[0])
             aggregated = self.lstm(neighbors_as_sequences(messages, edge_index[1], num_nodes))
         else:

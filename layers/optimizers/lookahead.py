@@ -10,17 +10,23 @@ from layers.optimizers._wrapper import OptimizerWrapper
 from layers.validation import check_positive_int, check_unit_interval
 
 
-def copy_initializer(variable):
-    """An initializer giving a variable's current value (slow weights start at the weights)."""
+def create_slow_weights(optimizer, var_list) -> list:
+    """One slot variable per weight, starting at the weight's current value.
 
-    def initializer(shape, dtype=None):
-        # Keras builds the optimizer inside the first traced train step when no distribution
-        # strategy is set; reading the weights eagerly gives a value that tf.function (and
-        # XLA) can lift out of the trace, as it does for constant initial values.
-        with tf.init_scope():
-            return ops.cast(ops.copy(variable), dtype or variable.dtype)
+    Keras builds the optimizer inside the first traced train step when no distribution
+    strategy is set. The slots are created eagerly (`tf.init_scope`), outside that step: a
+    variable whose initial value is another variable's cannot be lifted out of a
+    `jit_compile=True` function, so XLA would refuse the step.
+    """
 
-    return initializer
+    def copy_of(variable):
+        return lambda shape, dtype=None: ops.cast(ops.copy(variable), dtype or variable.dtype)
+
+    with tf.init_scope():
+        return [
+            optimizer.add_variable_from_reference(v, name="slow", initializer=copy_of(v))
+            for v in var_list
+        ]
 
 
 def lookahead_sync(optimizer, fast, slow, should_sync, slow_step_size) -> None:
@@ -90,10 +96,7 @@ class Lookahead(OptimizerWrapper):
         if self.built:
             return
         super().build(var_list)
-        self._slow_weights = [
-            self.add_variable_from_reference(v, name="slow", initializer=copy_initializer(v))
-            for v in var_list
-        ]
+        self._slow_weights = create_slow_weights(self, var_list)
 
     def before_apply(self, trainable_variables):
         # A snapshot, not the variable: the wrapped optimizer increments it in `apply`.

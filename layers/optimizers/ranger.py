@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from layers.optimizers.lookahead import copy_initializer, lookahead_sync
+from layers.optimizers.lookahead import create_slow_weights, lookahead_sync
 from layers.optimizers.radam import RAdam
 from layers.validation import check_positive_int, check_unit_interval
 
@@ -86,10 +86,7 @@ class Ranger(RAdam):
         if self.built:
             return
         super().build(var_list)
-        self._slow_weights = [
-            self.add_variable_from_reference(v, name="slow", initializer=copy_initializer(v))
-            for v in var_list
-        ]
+        self._slow_weights = create_slow_weights(self, var_list)
 
     def update_step(self, gradient, variable, learning_rate):
         super().update_step(gradient, variable, learning_rate)

@@ -127,6 +127,19 @@ def test_gatv2_and_sage_mean_compile_with_xla():
             np.testing.assert_allclose(fn(X, second), eager, atol=1e-5, err_msg=f"{cls} {jit}")
 
 
+def test_lstm_aggregator_declares_and_explains_that_it_does_not_compile_with_xla():
+    layer = built(SAGEConv, {"units": 3, "aggregator": "lstm"}, X, EDGE_INDEX)
+    assert not layer.supports_jit and SAGEConv(3).supports_jit
+    with pytest.raises(ValueError, match=r"SAGEConv\(aggregator='lstm'\).*does not compile"):
+        tf.function(lambda x, e: layer(x, e), jit_compile=True)(X, EDGE_INDEX)
+    # A model holding it: Keras compiles without XLA (with its warning) and trains.
+    inputs = [keras.Input(batch_shape=(None, 4)), keras.Input(batch_shape=(2, None), dtype="int32")]
+    model = keras.Model(inputs, layer(*inputs))
+    with pytest.warns(UserWarning, match="jit_compile"):
+        model.compile("sgd", "mse", jit_compile=True)
+    assert model.jit_compile is False
+
+
 # ----------------------------------------------------------------------------- call styles
 
 

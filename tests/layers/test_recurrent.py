@@ -322,11 +322,12 @@ def test_hmlstm_boundary_gradient_flows_through_straight_through_estimator():
     assert np.abs(gradient[:, -1]).max() > 1e-6
 
 
-def test_hmlstm_slope_annealing_callback():
+@pytest.mark.parametrize("jit", [False, True])
+def test_hmlstm_slope_annealing_callback(jit):
     inputs = keras.Input((6, 4))
     layer = HMLSTM((4, 4))
     model = keras.Model(inputs, keras.layers.Dense(1)(layer(inputs)))
-    model.compile(optimizer="adam", loss="mse")
+    model.compile(optimizer="adam", loss="mse", jit_compile=jit)
     callback = BoundarySlopeAnnealing(rate=0.5, max_slope=1.8)
     model.fit(X, np.ones((4, 1), "float32"), epochs=3, verbose=0, callbacks=[callback])
     np.testing.assert_allclose(layer.boundary_slope.numpy(), 1.8)  # min(1.8, 1 + 0.5 * 2)
