@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test test-slow bench bench-rl bench-tfmot bench-hub bench-graph lint format clean
+.PHONY: demo test test-slow bench bench-rl bench-tfmot bench-hub bench-graph bench-tfa lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,16 @@ $(TFMOT_VENV)/bin/python:
 bench-tfmot: $(VENV)/.installed-all,test $(TFMOT_VENV)/bin/python
 	TFMOT_PYTHON=$(TFMOT_VENV)/bin/python $(BIN)/python -m benchmarks.bench_quantization
 
+# The training-step comparison runs TensorFlow Addons on TF 2.15 / Keras 2 from its own
+# environment (TFA's last release supports TF up to 2.15): never a dependency.
+TFA_VENV ?= .venv-tfa
+$(TFA_VENV)/bin/python:
+	$(PYTHON) -m venv $(TFA_VENV)
+	$(TFA_VENV)/bin/python -m pip install --quiet tensorflow==2.15.1 tensorflow-addons==0.23.0
+
+bench-tfa: $(VENV)/.installed-all,test $(TFA_VENV)/bin/python
+	TFA_PYTHON=$(TFA_VENV)/bin/python $(BIN)/python -m benchmarks.bench_tfa
+
 # The ViT/Swin/BERT/DistilBERT throughput comparison needs keras-hub: its own environment too.
 HUB_VENV ?= .venv-hub
 $(HUB_VENV)/bin/python:
@@ -81,4 +91,4 @@ format: $(VENV)/.installed-all,test
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) $(SB3_VENV) $(TFMOT_VENV) $(HUB_VENV) $(PYG_VENV) artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SB3_VENV) $(TFMOT_VENV) $(HUB_VENV) $(PYG_VENV) $(TFA_VENV) artifacts .pytest_cache .ruff_cache

@@ -16,6 +16,7 @@ if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
 import keras  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from tensorflow.python.framework import config as tf_config  # noqa: E402
 
 # MirroredStrategy tests need two devices; logical devices must be configured before TensorFlow
 # initialises its runtime, which is why this runs at import time.
@@ -27,10 +28,15 @@ tf.config.set_logical_device_configuration(
 
 @pytest.fixture(autouse=True)
 def _seed_and_policy():
+    """Seeds every test; restores the dtype policy and TensorFlow's op determinism (which an
+    in-process `zoo.train` with `deterministic=True` turns on for the whole process)."""
     keras.utils.set_random_seed(1234)
     policy = keras.config.dtype_policy()
+    deterministic = tf_config.is_op_determinism_enabled()
     yield
     keras.config.set_dtype_policy(policy)
+    if tf_config.is_op_determinism_enabled() != deterministic:
+        (tf_config.enable_op_determinism if deterministic else tf_config.disable_op_determinism)()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -211,6 +211,12 @@ def create(name: str, **overrides: Any) -> keras.Model:
     return get_spec(name).build(**overrides)
 
 
+def default_jit_compile(name: str) -> bool | str:
+    """The registered model's family default for `jit_compile` (`Task.default_jit_compile`):
+    `True` where XLA measured faster on CPU, else `"auto"` (Keras's default)."""
+    return getattr(get_spec(name).builder, "default_jit_compile", "auto")
+
+
 def list_models(
     pattern: str | None = None, *, family: str | None = None, task: str | None = None
 ) -> list[str]:

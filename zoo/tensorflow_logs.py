@@ -27,6 +27,7 @@ STARTUP_NOISE = re.compile(
     r"|^To enable the following instructions"
     r"|Unable to register cu(DNN|FFT|BLAS) factory"
     r"|TF-TRT Warning"
+    r"|oneDNN custom operations are on"
 )
 STARTUP_LINES: list[str] = []
 

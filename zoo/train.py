@@ -25,6 +25,7 @@ from zoo.augmentation import (
 )
 from zoo.datasets import fit_to_input, load_digits
 from zoo.distribute import is_chief, make_strategy, set_mixed_precision
+from zoo.fitting import fit_repeated
 from zoo.graph_training import graph_datasets, is_graph_model, load_graph_data
 from zoo.plots import plot_history
 from zoo.utils import seed_everything, write_run_record
@@ -66,7 +67,13 @@ class TrainConfig:
             is the plain accuracy on unmixed validation data.
         value_range: `(low, high)` range of the input pixels, for `"randaugment"` (checked on
             every batch). The built-in digits are in [0, 1].
-        seed: seed for everything; `deterministic` also makes TensorFlow ops deterministic.
+        seed: seed for everything.
+        deterministic: make TensorFlow ops deterministic too. Keras does not compile with XLA
+            under op determinism, so `None` (the default) means: deterministic ops unless the
+            model's family compiles with XLA (`zoo.registry.default_jit_compile`), `xla` is on
+            and `strategy` is `"default"`; `True` turns XLA off.
+        xla: compile with XLA where the family does by default (the families where it
+            measured faster, see `benchmarks/bench_xla.py`); `False` compiles without XLA.
         strategy: `"default"`, `"mirrored"` or `"multiworker"` (see `zoo.distribute`).
         cpu_devices: logical CPU devices for `"mirrored"` on a machine without GPUs.
         mixed_precision: `None`, `"float16"` or `"bfloat16"`.
@@ -91,7 +98,8 @@ class TrainConfig:
     batch_size: int = 32
     learning_rate: float | None = None
     seed: int = 0
-    deterministic: bool = True
+    deterministic: bool | None = None
+    xla: bool = True
     strategy: str = "default"
     cpu_devices: int | None = None
     mixed_precision: str | None = None
@@ -133,6 +141,19 @@ class TrainConfig:
             )
         if self.fanouts is not None:
             self.fanouts = list(check_positive_ints("fanouts", self.fanouts))
+        for name in ("xla", "deterministic"):
+            value = getattr(self, name)
+            if not isinstance(value, bool) and not (name == "deterministic" and value is None):
+                raise ValueError(f"`{name}` must be a bool. Received: {name}={value!r}")
+        if self.deterministic is None:
+            # XLA runs for the families that compile with it, on one device (as in Keras, a
+            # distribution strategy turns it off).
+            compiles_with_xla = (
+                self.xla
+                and self.strategy == "default"
+                and registry.default_jit_compile(self.model) is True
+            )
+            self.deterministic = not compiles_with_xla
         if is_graph_model(self.model):
             for name, value, default in (
                 ("strategy", self.strategy, "default"),
@@ -364,7 +385,8 @@ def train(config: TrainConfig | None = None, **options) -> dict:
         **options: `TrainConfig` fields, when `config` is not given.
 
     Returns:
-        A dict with the validation metrics and the written paths.
+        A dict with the last epoch's metrics, `jit_compile` (whether the training step
+        compiled with XLA) and the written paths.
 
     Example:
 
@@ -402,6 +424,7 @@ def _train(config: TrainConfig) -> dict:
         if config.learning_rate is not None:
             with strategy.scope():
                 model.compile(learning_rate=config.learning_rate)
+        model.jit_compile = model.jit_compile and config.xla
         if config.data is None:
             raise ValueError(
                 "`strategy='multiworker'` reads TFRecord shards per worker; pass `data`. "
@@ -430,7 +453,9 @@ def _train(config: TrainConfig) -> dict:
         if options:
             with strategy.scope():
                 model.compile(**options)
-        history = model.fit(
+        model.jit_compile = model.jit_compile and config.xla
+        history = fit_repeated(
+            model,
             train_data,
             validation_data=validation,
             epochs=config.epochs,
@@ -438,6 +463,7 @@ def _train(config: TrainConfig) -> dict:
             shuffle=False,  # the dataset shuffles itself
         ).history
     result = {k: float(v[-1]) for k, v in history.items()}
+    result["jit_compile"] = bool(model.jit_compile)
 
     chief = is_chief()
     output = config.output if chief else tempfile.mkdtemp(prefix="zoo-worker-")

@@ -20,7 +20,7 @@ import keras
 import keras_tuner
 
 from layers.schedules import SCHEDULES, learning_rate_schedule
-from layers.validation import check_choice, check_positive_int
+from layers.validation import check_bool, check_choice, check_positive_int
 from zoo import registry
 from zoo.distribute import set_mixed_precision
 from zoo.graph_training import graph_datasets, is_graph_model, load_graph_data
@@ -74,6 +74,9 @@ class ZooHyperModel(keras_tuner.HyperModel):
             "cyclical")`, or `("constant",)` without `total_steps`.
         fixed: hyperparameters pinned to a value (architecture or training), e.g.
             `{"dropout": 0.0, "optimizer": "adamw"}`.
+        jit_compile: passed to every trial's `compile`; `None` takes the family's default
+            (`zoo.registry.default_jit_compile`: XLA where it measured faster). Defaults to
+            `None`.
 
     Example:
 
@@ -90,6 +93,7 @@ class ZooHyperModel(keras_tuner.HyperModel):
         optimizers: Sequence[str] = OPTIMIZERS,
         schedules: Sequence[str] | None = None,
         fixed: dict[str, Any] | None = None,
+        jit_compile: bool | str | None = None,
         **kwargs,
     ):
         spec = registry.get_spec(model_name)
@@ -121,6 +125,7 @@ class ZooHyperModel(keras_tuner.HyperModel):
         self.schedules = tuple(schedules)
         self.fixed = dict(fixed or {})
         self.overrides = model_overrides(model_name, self.fixed)
+        self.compile_options = {} if jit_compile is None else {"jit_compile": jit_compile}
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         # A name registered first keeps its value: KerasTuner returns the existing value.
@@ -137,7 +142,7 @@ class ZooHyperModel(keras_tuner.HyperModel):
         optimizer = make_optimizer(
             hp.Choice("optimizer", list(self.optimizers)), schedule, weight_decay
         )
-        model.compile(optimizer=optimizer)
+        model.compile(optimizer=optimizer, **self.compile_options)
         return model
 
 
@@ -185,6 +190,7 @@ def tune(
     seed: int = 0,
     mixed_precision: str | None = None,
     verbose: int = 1,
+    xla: bool = True,
     **fixed,
 ) -> dict | None:
     """Searches a registered model's architecture and training components with KerasTuner.
@@ -209,6 +215,8 @@ def tune(
             the built-in graphs of `zoo.graph_training.load_graph_data`, which also sets
             `num_features` and `num_classes`).
         verbose: KerasTuner verbosity. Defaults to `1`.
+        xla: compile the trials with XLA where the family does by default (see
+            `zoo.registry.default_jit_compile`); `False` compiles without. Defaults to `True`.
         **fixed: hyperparameters pinned to a value, e.g. `optimizer="adamw"`.
 
     Returns:
@@ -224,6 +232,7 @@ def tune(
     """
     check_choice("tuner", tuner, TUNERS)
     check_positive_int("max_trials", max_trials)
+    check_bool("xla", xla)
     if data is not None and validation_data is None and not is_graph_model(model):
         raise ValueError(
             "Tuning on TFRecords needs `validation_data` for the objective. "
@@ -254,7 +263,9 @@ def tune(
             train_data, validation = load_datasets(config, input_shape)
         steps_per_epoch = int(train_data.cardinality())
         total_steps = steps_per_epoch * epochs if steps_per_epoch > 0 else None
-        hypermodel = ZooHyperModel(model, total_steps=total_steps, fixed=fixed)
+        hypermodel = ZooHyperModel(
+            model, total_steps=total_steps, fixed=fixed, jit_compile=None if xla else False
+        )
         project_name = project_name or f"{model}_{tuner}"
         common = {
             "objective": "val_accuracy",
@@ -269,8 +280,15 @@ def tune(
             search = keras_tuner.BayesianOptimization(hypermodel, max_trials=max_trials, **common)
         else:
             search = keras_tuner.RandomSearch(hypermodel, max_trials=max_trials, **common)
+        # One endless pipeline with its length (see `zoo.fitting.fit_repeated`).
+        repeated = {"steps_per_epoch": steps_per_epoch} if steps_per_epoch > 0 else {}
         search.search(
-            train_data, validation_data=validation, epochs=epochs, verbose=verbose, shuffle=False
+            train_data.repeat() if repeated else train_data,
+            validation_data=validation,
+            epochs=epochs,
+            verbose=verbose,
+            shuffle=False,
+            **repeated,
         )
         if not _is_chief_tuner():
             return None

@@ -21,10 +21,10 @@ import inspect
 import keras
 import numpy as np
 import tensorflow as tf
-from tensorflow.python.ops import control_flow_util
 
 from layers.serialization import serialize
 from layers.validation import check_choice, check_edge_index
+from layers.xla import compiling_with_xla
 
 REDUCTIONS = ("sum", "mean", "max")
 
@@ -74,13 +74,6 @@ def scatter(values, index, num_segments, reduce: str = "sum"):
     peak = tf.math.unsorted_segment_max(values, index, num_segments)
     reached = _expand_like(_segment_counts(index, num_segments, tf.int32) > 0, peak)
     return tf.where(reached, peak, tf.zeros_like(peak))
-
-
-def compiling_with_xla() -> bool:
-    """Whether the ops being built go into a function compiled with XLA (`jit_compile=True`)."""
-    if tf.executing_eagerly():
-        return False
-    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
 
 def _sparse_weighted_sum(node_values, source, target, num_nodes, edge_weight):

@@ -9,7 +9,6 @@ from keras import ops
 from layers.graph.message_passing import (
     GraphLayer,
     check_graph_inputs,
-    compiling_with_xla,
     gather_nodes,
     node_features_shape,
     num_nodes_of,
@@ -17,6 +16,7 @@ from layers.graph.message_passing import (
     unpack_inputs,
 )
 from layers.validation import check_bool, check_choice, check_positive_int
+from layers.xla import compiling_with_xla
 
 AGGREGATORS = ("mean", "max", "max_pool", "lstm")
 
@@ -65,7 +65,9 @@ class SAGEConv(GraphLayer):
     applies `relu(x P + p)` (`projection_kernel`, `projection_bias`, `[F, F]`) to the
     neighbours' features before any aggregator (the root term uses the raw `x_i`); `"max_pool"`
     always does. Then `activation`, and with `normalize` each row is divided by its L2 norm
-    (`max(norm, 1e-12)`, in float32), as in the paper's algorithm 1.
+    (`max(norm, 1e-12)`, in float32), as in the paper's algorithm 1. With `"mean"` and no
+    projection, a layer narrower than its input averages `x W_l` instead of `x` (the mean is
+    linear: the same result, from `units`-wide messages).
 
     Args:
         units: positive integer, the output features.
@@ -191,6 +193,12 @@ class SAGEConv(GraphLayer):
         if self.projects:
             neighbors = ops.matmul(x, self.projection_kernel)
             neighbors = ops.relu(neighbors + self.projection_bias)
+        if self.aggregator == "mean" and not self.projects and self.units < x.shape[-1]:
+            # The mean is linear: aggregate `x W_l` (`units` wide) rather than `x` (wider).
+            out = propagate(
+                ops.matmul(x, self.neighbor_kernel), edge_index, num_nodes, None, "mean"
+            )
+            return self._finish(out, x)
         if self.aggregator == "lstm":
             if compiling_with_xla():
                 raise ValueError(
@@ -204,7 +212,10 @@ class SAGEConv(GraphLayer):
         else:
             reduce = "mean" if self.aggregator == "mean" else "max"
             aggregated = propagate(neighbors, edge_index, num_nodes, reduce=reduce)
-        out = ops.matmul(aggregated, self.neighbor_kernel)
+        return self._finish(ops.matmul(aggregated, self.neighbor_kernel), x)
+
+    def _finish(self, out, x):
+        """`out` (the aggregated neighbours times `W_l`) + bias + root term, activation, norm."""
         if self.bias is not None:
             out = out + self.bias
         if self.root_kernel is not None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import ops
 
-from layers.validation import check_choice, check_non_negative_float
+from layers.validation import check_bool, check_choice, check_non_negative_float
+from layers.xla import compiling_with_xla
 
 STRATEGIES = ("semi_hard", "hard", "all")
 DISTANCES = ("euclidean", "squared_euclidean", "cosine")
@@ -124,6 +126,13 @@ class TripletLoss(keras.losses.Loss):
     class. An anchor-positive set that is empty gives a loss of 0 (TFA's semi-hard loss gives
     NaN there). Half-precision predictions are computed in float32.
 
+    The distances and the mining run as one XLA-compiled function (`jit_compile=True`, the
+    default) even when the training step is not compiled with XLA, Keras's default on CPUs:
+    the `batch x batch` masks and reductions fuse, which makes the semi-hard loss about twice
+    as fast as TensorFlow's op-by-op kernels (`benchmarks/bench_tfa.py`). Inside a step that
+    is already compiled with XLA the loss is simply part of it. XLA compiles once per batch
+    size.
+
     Args:
         margin: non-negative float, the margin between positive and negative distances.
             Defaults to `1.0`.
@@ -135,6 +144,7 @@ class TripletLoss(keras.losses.Loss):
             `"sum_over_batch_size"`.
         name: name of the loss. Defaults to `"triplet_loss"`.
         dtype: dtype of the computation. Defaults to `None` (`keras.backend.floatx()`).
+        jit_compile: compile the loss's own computation with XLA. Defaults to `True`.
 
     Call arguments:
         y_true: integer labels `(batch,)` or `(batch, 1)`.
@@ -161,12 +171,15 @@ class TripletLoss(keras.losses.Loss):
         reduction: str = "sum_over_batch_size",
         name: str = "triplet_loss",
         dtype=None,
+        jit_compile: bool = True,
     ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.margin = check_non_negative_float("margin", margin)
         self.strategy = check_choice("strategy", strategy, STRATEGIES)
         self.distance = check_choice("distance", distance, DISTANCES)
+        self.jit_compile = check_bool("jit_compile", jit_compile)
         self._dtype_argument = dtype
+        self._compiled_batch_loss = tf.function(self._batch_loss, jit_compile=True)
 
     def call(self, y_true, y_pred):
         if len(y_pred.shape) != 2:
@@ -175,7 +188,12 @@ class TripletLoss(keras.losses.Loss):
                 f"Received: y_pred.shape={tuple(y_pred.shape)}"
             )
         labels = ops.reshape(y_true, (-1,))
-        distances = pairwise_distances(y_pred, self.distance)
+        if self.jit_compile and not compiling_with_xla():
+            return self._compiled_batch_loss(labels, y_pred)
+        return self._batch_loss(labels, y_pred)
+
+    def _batch_loss(self, labels, embeddings):
+        distances = pairwise_distances(embeddings, self.distance)
         return _STRATEGY_FUNCTIONS[self.strategy](labels, distances, self.margin)
 
     def get_config(self):
@@ -185,4 +203,5 @@ class TripletLoss(keras.losses.Loss):
             "strategy": self.strategy,
             "distance": self.distance,
             "dtype": self._dtype_argument,
+            "jit_compile": self.jit_compile,
         }

@@ -54,6 +54,18 @@ def test_constructor_arguments_can_be_pinned():
     assert model.get_config()["filters"] == [4]
 
 
+def test_trials_compile_with_the_family_default_unless_told_not_to(monkeypatch):
+    from zoo.basic.mlp import MLPClassifier
+
+    monkeypatch.setattr(MLPClassifier, "default_jit_compile", True)
+    hp = keras_tuner.HyperParameters()
+    assert tuning.hypermodel("mlp_digits", depth=1).build(hp).jit_compile is True
+    no_xla = tuning.ZooHyperModel("mlp_digits", fixed={"depth": 1}, jit_compile=False)
+    assert no_xla.build(keras_tuner.HyperParameters()).jit_compile is False
+    with pytest.raises(TypeError, match="Received: xla='off'"):
+        tuning.tune("mlp_digits", xla="off")
+
+
 def test_bad_choices_name_the_argument():
     with pytest.raises(ValueError, match=r"Received: optimizers=\('sgd',\)"):
         tuning.ZooHyperModel("mlp_digits", optimizers=("sgd",))

@@ -17,12 +17,14 @@ def run_demo(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         seed=args.seed,
         verbose=args.verbose,
+        xla=args.xla,
     )
     return 0
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Adds `demo [--artifacts DIR] [--model NAME] [--epochs N] [--seed S] [--verbose V]`."""
+    """Adds `demo [--artifacts DIR] [--model NAME] [--epochs N] [--seed S] [--verbose V]
+    [--no-xla]`."""
     parser = commands.add_parser(
         "demo",
         help="run the end-to-end job on built-in data",
@@ -44,5 +46,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--verbose", type=int, choices=(0, 1, 2), default=2, help="fit progress output"
+    )
+    parser.add_argument(
+        "--xla",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="compile with XLA where the model's family does by default (default: --xla)",
     )
     parser.set_defaults(handler=run_demo)

@@ -123,7 +123,14 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--deterministic",
         action=argparse.BooleanOptionalAction,
-        help="deterministic TensorFlow ops (default: --deterministic)",
+        help="deterministic TensorFlow ops; Keras then compiles without XLA (default: on, "
+        "except for the families that compile with XLA)",
+    )
+    p.add_argument(
+        "--xla",
+        action=argparse.BooleanOptionalAction,
+        help="compile with XLA where the model's family does by default, the families where "
+        "it measured faster (default: --xla; --no-xla turns it off)",
     )
     p.add_argument(
         "--fanouts",

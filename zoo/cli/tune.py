@@ -69,4 +69,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="pin a hyperparameter or model argument, e.g. --fix optimizer=adamw (repeatable)",
     )
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
+    p.add_argument(
+        "--xla",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="compile trials with XLA where the family does by default (default: --xla)",
+    )
     p.set_defaults(handler=run_tune)

@@ -292,7 +292,8 @@ class NeighborSampler:
         service). tf.data's autotuning is off for this pipeline (its background thread held up
         the end of an epoch by up to 20 ms, as long as a small graph's whole epoch): the
         sampling map runs `num_parallel_calls` batches at once (`AUTOTUNE`: one per core) and
-        two batches are prefetched.
+        two batches are prefetched, except in an epoch of one batch, sampled in the thread
+        that asks for it.
 
         Example:
 
@@ -302,12 +303,17 @@ class NeighborSampler:
         ```
         """
         epochs = itertools.count()
+        current = {"epoch": -1}
         weighted = self.graph.edge_weight is not None
         num_features = self.graph.num_features
         batch_size = self.batch_size
 
-        def next_epoch():
-            return np.int64(next(epochs))
+        def epoch_of(index):
+            # Called in batch order (a sequential map): batch 0 starts the next epoch, also
+            # after an iteration that stopped early.
+            if index == 0:
+                current["epoch"] = next(epochs)
+            return np.int64(current["epoch"])
 
         @functools.lru_cache(maxsize=2)
         def order_of(epoch):
@@ -340,18 +346,20 @@ class NeighborSampler:
                 inputs["edge_weight"] = extra[0]
             return inputs, labels, sample_weight
 
-        # (epoch, batch index) pairs: the epoch number is drawn once per iteration.
-        indices = tf.data.Dataset.range(self.steps_per_epoch)
-        epoch = tf.data.Dataset.range(1).map(
-            lambda _: tf.numpy_function(next_epoch, [], tf.int64, stateful=True)
+        # (epoch, batch index) pairs: the epoch number moves on at every iteration's batch 0.
+        batches = tf.data.Dataset.range(self.steps_per_epoch).map(
+            lambda i: (tf.numpy_function(epoch_of, [i], tf.int64, stateful=True), i)
         )
-        batches = epoch.flat_map(
-            lambda e: tf.data.Dataset.zip(tf.data.Dataset.from_tensors(e).repeat(), indices)
-        )
+        # An epoch of one batch has nothing to overlap: no worker threads to start and stop.
+        one_batch = self.steps_per_epoch == 1
         dataset = batches.map(
-            sample_tensors, num_parallel_calls=self.num_parallel_calls, deterministic=True
+            sample_tensors,
+            num_parallel_calls=None if one_batch else self.num_parallel_calls,
+            deterministic=True,
         )
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(self.steps_per_epoch))
+        if not one_batch:
+            dataset = dataset.prefetch(2)
         options = tf.data.Options()
         options.autotune.enabled = False
-        return dataset.prefetch(2).with_options(options)
+        return dataset.with_options(options)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import keras
+import tensorflow as tf
+from tensorflow.python.framework.config import is_op_determinism_enabled
 
 from zoo.models.arguments import (
     ConstructorConfig,
@@ -28,7 +31,11 @@ class Task(ConstructorConfig, keras.Model):
     below, so `zoo.create(name).fit(x, y)` works as it is. A few small models (the digits CNN,
     the Bayesian classifiers) are their own network and have no separate backbone.
 
-    Compile defaults (override per class with the class attributes): AdamW with
+    Compile defaults (override per class with the class attributes): `jit_compile` is the
+    family's `default_jit_compile` (`True` where XLA measured faster on CPU in
+    `benchmarks/bench_xla.py`; `"auto"`, Keras's default, elsewhere), left to Keras where a
+    layer declares `supports_jit = False`, TensorFlow's op determinism is on or a distribution
+    strategy is in scope (Keras then compiles without XLA); AdamW with
     `default_learning_rate` and `default_weight_decay`; sparse categorical cross-entropy on
     logits (`output_activation=None`) or probabilities (`"softmax"`), label-smoothed when the
     model has `label_smoothing > 0`; sparse categorical accuracy named `"accuracy"`, as a
@@ -48,6 +55,9 @@ class Task(ConstructorConfig, keras.Model):
     """
 
     backbone_class: type | None = None
+    # Whether the family's training step compiles with XLA by default: `True` where
+    # `benchmarks/bench_xla.py` measured it faster on CPU, else Keras's `"auto"` (XLA on GPUs).
+    default_jit_compile: bool | str = "auto"
     default_learning_rate: float = 1e-3
     default_weight_decay: float = 1e-4
     metrics_are_weighted: bool = False
@@ -93,8 +103,11 @@ class Task(ConstructorConfig, keras.Model):
                 `default_learning_rate`.
             weight_decay: weight decay of the `"auto"` optimizer. Defaults to the class's
                 `default_weight_decay`.
-            **kwargs: passed to `keras.Model.compile` (e.g. `jit_compile`).
+            **kwargs: passed to `keras.Model.compile`. `jit_compile` defaults to the class's
+                `default_jit_compile`; `True` given with a layer that cannot compile warns,
+                naming the layer, and compiles without XLA.
         """
+        kwargs["jit_compile"] = self._resolve_jit_compile(kwargs.get("jit_compile"))
         if isinstance(optimizer, str) and optimizer == "auto":
             optimizer = keras.optimizers.AdamW(
                 self.default_learning_rate if learning_rate is None else learning_rate,
@@ -114,6 +127,27 @@ class Task(ConstructorConfig, keras.Model):
         if isinstance(metrics, str) and metrics == "auto":
             metrics = self.default_metrics()
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def _resolve_jit_compile(self, requested):
+        """`requested` (`None`: the family's default), off where XLA cannot or may not run."""
+        jit_compile = self.default_jit_compile if requested is None else requested
+        if jit_compile is not True:
+            return jit_compile
+        blockers = [layer for layer in self._flatten_layers() if not layer.supports_jit]
+        if blockers:
+            if requested is not None:
+                names = ", ".join(f"{type(b).__name__} {b.name!r}" for b in blockers)
+                warnings.warn(
+                    f"{type(self).__name__}: jit_compile=True, but {names} cannot compile with "
+                    "XLA (`supports_jit = False`): compiling without XLA.",
+                    stacklevel=3,
+                )
+            return False
+        if requested is None and (is_op_determinism_enabled() or tf.distribute.has_strategy()):
+            # Keras's own choice there: no XLA under op determinism, nor under a distribution
+            # strategy (variables mirrored on several devices do not compile).
+            return "auto"
+        return True
 
     def default_loss(self) -> keras.losses.Loss:
         """Sparse categorical cross-entropy matching `output_activation` and `label_smoothing`."""
