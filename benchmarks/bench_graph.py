@@ -50,6 +50,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from benchmarks.peer_worker import PeerWorker  # noqa: E402
+
 PARTS = tuple(os.environ.get("GRAPH_PARTS", "speed,learn,scale").split(","))
 SEEDS = tuple(int(s) for s in os.environ.get("GRAPH_SEEDS", "0,1,2").split(","))
 THREADS = int(os.environ.get("GRAPH_THREADS", "2"))
@@ -95,40 +97,12 @@ def peak_rss_mb() -> float:
 # ----------------------------------------------------------------------------- the PyG worker
 
 
-class Peer:
-    """The PyG worker process: one JSON request per line in, one `@@ `-prefixed line out."""
+class Peer(PeerWorker):
+    """The PyG worker (`pyg_graph_peer.py` in `PYG_PYTHON`); `info` is its set-up answer."""
 
     def __init__(self, log_path: str):
-        self.log = open(log_path, "w")  # noqa: SIM115 (kept open for the worker's life)
-        self.process = subprocess.Popen(
-            [PYG_PYTHON, PEER_SCRIPT],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-            bufsize=1,
-        )
+        super().__init__("PyG", PYG_PYTHON, PEER_SCRIPT, log_path)
         self.info = self.request("threads", threads=THREADS)
-
-    def request(self, op: str, **kwargs) -> dict:
-        self.process.stdin.write(json.dumps({"op": op, **kwargs}) + "\n")
-        self.process.stdin.flush()
-        for line in self.process.stdout:
-            if line.startswith("@@ "):
-                return json.loads(line[3:])
-        self.log.flush()
-        with open(self.log.name) as f:
-            tail = f.read()[-3000:]
-        raise RuntimeError(f"The PyG worker stopped on {op!r}:\n{tail}")
-
-    def close(self) -> None:
-        try:
-            self.process.stdin.write(json.dumps({"op": "quit"}) + "\n")
-            self.process.stdin.close()
-        except BrokenPipeError:
-            pass
-        self.process.wait(timeout=60)
-        self.log.close()
 
 
 def start_peer(workdir: str, name: str = "pyg") -> Peer | None:

@@ -64,7 +64,6 @@ import hashlib
 import json
 import math
 import os
-import subprocess
 import sys
 import time
 
@@ -72,6 +71,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import numpy as np  # noqa: E402
+
+from benchmarks.peer_worker import PeerWorker  # noqa: E402
 
 ROUNDS = int(os.environ.get("TFA_ROUNDS", "5"))
 CHUNK_EPOCHS = int(os.environ.get("TFA_CHUNK_EPOCHS", "3"))
@@ -167,54 +168,12 @@ def cpu_name() -> str:
 # ----------------------------------------------------------------------------- the TFA worker
 
 
-class Peer:
-    """The TFA worker process: one JSON request per line in, one `@@ `-prefixed line out."""
+class Peer(PeerWorker):
+    """The TFA worker (`tfa_peer.py` in `TFA_PYTHON`); `info` is its set-up answer."""
 
     def __init__(self, log_path: str):
-        self.log = open(log_path, "w")  # noqa: SIM115 (kept open for the worker's life)
-        # The worker must not see this project (or Keras 3) on its path.
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-        self.process = subprocess.Popen(
-            [TFA_PYTHON, PEER_SCRIPT],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-            bufsize=1,
-            env=env,
-        )
+        super().__init__("TFA", TFA_PYTHON, PEER_SCRIPT, log_path)
         self.info = self.request("threads", threads=THREADS)
-
-    def stderr_tail(self) -> str:
-        self.log.flush()
-        with open(self.log.name) as f:
-            return f.read()[-3000:]
-
-    def request(self, op: str, allow_error: bool = False, **kwargs) -> dict:
-        """The worker's answer; raises with its stderr tail if it failed (unless `allow_error`)."""
-        try:
-            self.process.stdin.write(json.dumps({"op": op, **kwargs}) + "\n")
-            self.process.stdin.flush()
-        except BrokenPipeError:
-            raise RuntimeError(f"The TFA worker is gone:\n{self.stderr_tail()}") from None
-        for line in self.process.stdout:
-            if line.startswith("@@ "):
-                answer = json.loads(line[3:])
-                if "error" in answer and not allow_error:
-                    raise RuntimeError(
-                        f"The TFA worker failed {op!r}: {answer['error']}\n{self.stderr_tail()}"
-                    )
-                return answer
-        raise RuntimeError(f"The TFA worker stopped on {op!r}:\n{self.stderr_tail()}")
-
-    def close(self) -> None:
-        try:
-            self.process.stdin.write(json.dumps({"op": "quit"}) + "\n")
-            self.process.stdin.close()
-        except BrokenPipeError:
-            pass
-        self.process.wait(timeout=60)
-        self.log.close()
 
 
 def start_peer(log_path: str) -> Peer | None:
