@@ -49,12 +49,22 @@ def test_merge_duplicate_rows_sums_repeats_with_static_shapes():
     np.testing.assert_array_equal(valid, [True, True, False])
 
 
-def test_rows_outside_the_batch_keep_values_and_moments_in_fit():
+def _embedding_model() -> keras.Model:
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
         [keras.Input((2,), dtype="int32"), keras.layers.Embedding(50, 4), keras.layers.Dense(1)]
     )
     model.compile(optimizer=LazyAdam(0.01), loss="mse")
+    return model
+
+
+@pytest.mark.parametrize("distributed", [False, True])
+def test_rows_outside_the_batch_keep_values_and_moments_in_fit(distributed):
+    if distributed:  # two replicas on the two logical CPU devices
+        model = harness.run_in_mirrored_strategy(lambda strategy: _embedding_model())
+    else:
+        model = _embedding_model()
+    assert model.distribute_strategy.num_replicas_in_sync == (2 if distributed else 1)
     x = np.array([[1, 2], [3, 1]] * 4, "int32")
     y = np.ones((8, 1), "float32")
     before = model.layers[0].embeddings.numpy()
