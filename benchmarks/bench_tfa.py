@@ -72,6 +72,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import numpy as np  # noqa: E402
 
+from benchmarks.fit_timer import fit_timer  # noqa: E402
 from benchmarks.peer_worker import PeerWorker  # noqa: E402
 
 ROUNDS = int(os.environ.get("TFA_ROUNDS", "5"))
@@ -305,37 +306,6 @@ def hyperparameters(model) -> dict:
     return {k: float(f"{float(v):.6g}") for k, v in found.items()}
 
 
-def timer_callback():
-    """A Keras 3 callback with the milliseconds of every step and every epoch (as the peer's).
-
-    A step runs from `on_train_batch_begin` to `on_train_batch_end`; an epoch from the end of
-    the previous one (or `on_train_begin`) to its own end, so it holds iterator creation.
-    """
-    import keras
-
-    class Timer(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.steps: list[float] = []
-            self.epochs: list[float] = []
-
-        def on_train_begin(self, logs=None):
-            self.mark = time.perf_counter()
-
-        def on_train_batch_begin(self, batch, logs=None):
-            self.begin = time.perf_counter()
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.steps.append((time.perf_counter() - self.begin) * 1000)
-
-        def on_epoch_end(self, epoch, logs=None):
-            now = time.perf_counter()
-            self.epochs.append((now - self.mark) * 1000)
-            self.mark = now
-
-    return Timer()
-
-
 class OursFit:
     """One Keras 3 model on one workload: `mode` is "default", "tf.data", "repeat" or "XLA"."""
 
@@ -368,7 +338,7 @@ class OursFit:
         }
 
     def chunk(self, epochs: int) -> dict:
-        timer = timer_callback()
+        timer = fit_timer()
         options = {"epochs": epochs, "shuffle": False, "verbose": 0, "callbacks": [timer]}
         start = time.perf_counter()
         if self.dataset is None:

@@ -15,7 +15,6 @@ Run: `.venv/bin/python -m benchmarks.bench_xla` (env: `XLA_ROUNDS`, default 4;
 from __future__ import annotations
 
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -24,6 +23,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import zoo  # noqa: E402
+from benchmarks.fit_timer import fit_timer  # noqa: E402
 
 ROUNDS = int(os.environ.get("XLA_ROUNDS", "4"))
 STEPS = 12
@@ -65,18 +65,6 @@ def random_labels(model: keras.Model, batch: int, rng) -> np.ndarray:
     return rng.integers(0, output.shape[-1], size=shape)
 
 
-class StepTimes(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.times: list[float] = []
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.times.append(time.perf_counter() - self.start)
-
-
 def compiled_model(name: str, overrides: dict, jit: bool) -> keras.Model:
     keras.utils.set_random_seed(0)
     model = zoo.create(name, **overrides)
@@ -93,11 +81,11 @@ def measure(name: str, overrides: dict, batch: int) -> dict[str, float]:
     times = {jit: [] for jit in models}
 
     def run(jit: bool) -> list[float]:
-        timer = StepTimes()
+        timer = fit_timer()
         models[jit].fit(
             data, steps_per_epoch=STEPS, epochs=1, verbose=0, callbacks=[timer], shuffle=False
         )
-        return timer.times
+        return [ms / 1000 for ms in timer.steps]
 
     for jit in models:
         run(jit)  # warm-up: tracing and compilation

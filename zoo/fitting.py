@@ -6,6 +6,27 @@ import keras
 import tensorflow as tf
 
 
+def repeated(data: tf.data.Dataset, steps: int | None = None) -> tuple[tf.data.Dataset, dict]:
+    """`data` as one endless pipeline and the `fit` arguments that make an epoch one pass.
+
+    For callers that hand data to `fit` through another API (KerasTuner's `search`); see
+    `fit_repeated`.
+
+    Returns:
+        `(data.repeat(), {"steps_per_epoch": steps})`, or `(data, {})` when the length of
+        `data` is unknown (`steps` not given and TensorFlow cannot tell it).
+    """
+    if steps is None:
+        steps = int(data.cardinality())
+    if steps == tf.data.INFINITE_CARDINALITY:
+        raise ValueError(
+            "`data` must be finite: an epoch is one pass over it. Received: an infinite dataset"
+        )
+    if steps <= 0:  # unknown: Keras finds the end of each pass itself
+        return data, {}
+    return data.repeat(), {"steps_per_epoch": steps}
+
+
 def fit_repeated(model: keras.Model, data: tf.data.Dataset, steps: int | None = None, **kwargs):
     """`model.fit(data, **kwargs)`, with `data` repeated and `steps_per_epoch` set.
 
@@ -35,12 +56,5 @@ def fit_repeated(model: keras.Model, data: tf.data.Dataset, steps: int | None = 
     """
     if "steps_per_epoch" in kwargs:  # the caller decides what an epoch is
         return model.fit(data, **kwargs)
-    if steps is None:
-        steps = int(data.cardinality())
-    if steps == tf.data.INFINITE_CARDINALITY:
-        raise ValueError(
-            "`data` must be finite: an epoch is one pass over it. Received: an infinite dataset"
-        )
-    if steps <= 0:  # unknown: Keras finds the end of each pass itself
-        return model.fit(data, **kwargs)
-    return model.fit(data.repeat(), steps_per_epoch=steps, **kwargs)
+    data, epoch = repeated(data, steps)
+    return model.fit(data, **epoch, **kwargs)

@@ -23,6 +23,7 @@ from layers.schedules import SCHEDULES, learning_rate_schedule
 from layers.validation import check_bool, check_choice, check_positive_int
 from zoo import registry
 from zoo.distribute import set_mixed_precision
+from zoo.fitting import repeated
 from zoo.graph_training import graph_datasets, is_graph_model, load_graph_data
 from zoo.train import TrainConfig, load_datasets
 from zoo.utils import seed_everything, write_run_record
@@ -280,15 +281,14 @@ def tune(
             search = keras_tuner.BayesianOptimization(hypermodel, max_trials=max_trials, **common)
         else:
             search = keras_tuner.RandomSearch(hypermodel, max_trials=max_trials, **common)
-        # One endless pipeline with its length (see `zoo.fitting.fit_repeated`).
-        repeated = {"steps_per_epoch": steps_per_epoch} if steps_per_epoch > 0 else {}
+        train_data, epoch = repeated(train_data)  # one iterator a trial (`zoo.fitting`)
         search.search(
-            train_data.repeat() if repeated else train_data,
+            train_data,
             validation_data=validation,
             epochs=epochs,
             verbose=verbose,
             shuffle=False,
-            **repeated,
+            **epoch,
         )
         if not _is_chief_tuner():
             return None
