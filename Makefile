@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test test-slow bench bench-rl bench-tfmot bench-hub bench-graph bench-tfa lint format clean
+.PHONY: demo test test-slow bench bench-rl bench-tfmot bench-hub bench-graph bench-tfa bench-addons lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,10 @@ $(TFA_VENV)/bin/python:
 
 bench-tfa: $(VENV)/.installed-all,test $(TFA_VENV)/bin/python
 	TFA_PYTHON=$(TFA_VENV)/bin/python $(BIN)/python -m benchmarks.bench_tfa
+
+# TFA's CRF, beam search and LazyAdam against `layers.addons`, call by call (same environment).
+bench-addons: $(VENV)/.installed-all,test $(TFA_VENV)/bin/python
+	TFA_PYTHON=$(TFA_VENV)/bin/python $(BIN)/python -m benchmarks.bench_addons
 
 # The ViT/Swin/BERT/DistilBERT throughput comparison needs keras-hub: its own environment too.
 HUB_VENV ?= .venv-hub

@@ -3,7 +3,10 @@
 Layers are importable flat (`from layers import SparseAttention`); training components live in
 their modules: `layers.optimizers`, `layers.schedules`, `layers.callbacks`, `layers.losses`,
 `layers.metrics`. The label-mixing loss and metric that `zoo train` switches to are also flat
-(`SparseLabelSmoothingCrossentropy`, `MixedLabelAccuracy`).
+(`SparseLabelSmoothingCrossentropy`, `MixedLabelAccuracy`). Sequence tools have their own
+modules too: `layers.crf` (linear-chain CRF), `layers.seq2seq` (attention, beam search),
+`layers.text` (skip-grams, time parsing); `layers.addons` is TensorFlow Addons' API under its
+own names (`from layers import addons as tfa`).
 """
 
 from layers import callbacks, graph, losses, metrics, optimizers, schedules
@@ -15,7 +18,9 @@ from layers.attention import (
 )
 from layers.bayesian import Conv2DFlipout, DenseFlipout, DenseReparameterization
 from layers.convolution import DeformableConv2D, InvertedResidual, SqueezeExcite, WSConv2D
+from layers.crf import CRF
 from layers.embedding import (
+    EmbeddingBag,
     PositionEmbedding,
     RelativePositionBias,
     RotaryEmbedding,
@@ -32,10 +37,25 @@ from layers.graph import (
 from layers.losses import SparseLabelSmoothingCrossentropy
 from layers.metrics import MixedLabelAccuracy
 from layers.normalization import InstanceNormalization
-from layers.recurrent import HMLSTM, QRNN, AttentionDecoder, HMLSTMCell, IndRNN, IndRNNCell
+from layers.recurrent import (
+    ESN,
+    HMLSTM,
+    QRNN,
+    AttentionDecoder,
+    ESNCell,
+    HMLSTMCell,
+    IndRNN,
+    IndRNNCell,
+    LayerNormLSTMCell,
+    LayerNormSimpleRNNCell,
+    NASCell,
+    PeepholeLSTMCell,
+)
 from layers.regularization import DropBlock2D, MCDropout, ShakeoutDense, StochasticDepth
 
 __all__ = [
+    "CRF",
+    "ESN",
     "HMLSTM",
     "QRNN",
     "AdaptiveComputationTime",
@@ -46,6 +66,8 @@ __all__ = [
     "DenseFlipout",
     "DenseReparameterization",
     "DropBlock2D",
+    "ESNCell",
+    "EmbeddingBag",
     "FusedMultiHeadAttention",
     "GATConv",
     "GCNConv",
@@ -56,8 +78,12 @@ __all__ = [
     "IndRNNCell",
     "InstanceNormalization",
     "InvertedResidual",
+    "LayerNormLSTMCell",
+    "LayerNormSimpleRNNCell",
     "MCDropout",
     "MixedLabelAccuracy",
+    "NASCell",
+    "PeepholeLSTMCell",
     "PositionEmbedding",
     "RelativePositionBias",
     "RotaryEmbedding",

@@ -1,5 +1,7 @@
-"""Position information for transformers: sinusoidal, learned, rotary and relative biases."""
+"""Embeddings: position information for transformers (sinusoidal, learned, rotary, relative
+biases) and `EmbeddingBag` (pooled lookups of bags of ids)."""
 
+from layers.embedding.embedding_bag import EmbeddingBag
 from layers.embedding.learned import PositionEmbedding
 from layers.embedding.relative_position_bias import (
     RelativePositionBias,
@@ -16,4 +18,5 @@ __all__ = [
     "SinusoidalPositionEmbedding",
     "swin_relative_position_index",
     "t5_relative_position_bucket",
+    "EmbeddingBag",
 ]

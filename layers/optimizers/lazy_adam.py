@@ -6,6 +6,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from layers.xla import compiling_with_xla
+
 
 def merge_duplicate_rows(gradient: tf.IndexedSlices, num_slots: int | None = None):
     """Sums the rows of a sparse gradient that share an index, with static shapes (XLA).
@@ -116,15 +118,23 @@ class LazyAdam(keras.optimizers.Adam):
         )
         index = self._get_variable_index(variable)
         m, v = self._momentums[index], self._velocities[index]
+        values = tf.cast(gradient.values, dtype)
+        if not compiling_with_xla():
+            # Distinct rows with a dynamic count: one scatter write per row and moment.
+            rows, slot = tf.unique(gradient.indices)
+            grad = tf.math.unsorted_segment_sum(values, slot, tf.shape(rows)[0])
+            old_m, old_v = tf.gather(m.value, rows), tf.gather(v.value, rows)
+            new_m, new_v, step_rows = self._moments_and_step(old_m, old_v, grad, alpha)
+            self.assign(m, tf.IndexedSlices(new_m, rows))
+            self.assign(v, tf.IndexedSlices(new_v, rows))
+            self.assign_sub(variable, tf.IndexedSlices(step_rows, rows))
+            return
+        # XLA needs static shapes: as many slots as gradient rows, the padding slots masked.
         rows, grad, valid = merge_duplicate_rows(
-            tf.IndexedSlices(
-                tf.cast(gradient.values, dtype), gradient.indices, gradient.dense_shape
-            )
+            tf.IndexedSlices(values, gradient.indices, gradient.dense_shape)
         )
         old_m, old_v = tf.gather(m.value, rows), tf.gather(v.value, rows)
-        new_m = beta_1 * old_m + (1 - beta_1) * grad
-        new_v = beta_2 * old_v + (1 - beta_2) * tf.square(grad)
-        step_rows = alpha * new_m / (tf.sqrt(new_v) + ops.cast(self.epsilon, dtype))
+        new_m, new_v, step_rows = self._moments_and_step(old_m, old_v, grad, alpha)
         mask = tf.reshape(valid, tf.concat([tf.shape(valid), tf.ones_like(tf.shape(grad)[1:])], 0))
 
         def changes(delta):  # padding slots add nothing
@@ -133,6 +143,15 @@ class LazyAdam(keras.optimizers.Adam):
         self.assign_add(m, changes(new_m - old_m))
         self.assign_add(v, changes(new_v - old_v))
         self.assign_sub(variable, changes(step_rows))
+
+    def _moments_and_step(self, old_m, old_v, grad, alpha):
+        """The rows' new first and second moments, and the step to subtract from them."""
+        dtype = grad.dtype
+        beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
+        new_m = beta_1 * old_m + (1 - beta_1) * grad
+        new_v = beta_2 * old_v + (1 - beta_2) * tf.square(grad)
+        step_rows = alpha * new_m / (tf.sqrt(new_v) + ops.cast(self.epsilon, dtype))
+        return new_m, new_v, step_rows
 
     def get_config(self):
         config = super().get_config()

@@ -47,6 +47,10 @@ CHECKED_ELSEWHERE = {
         "test_every_metric_in_an_xla_training_step_matches",
     ),
     "BoundarySlopeAnnealing": ("test_recurrent.py", "test_hmlstm_slope_annealing_callback"),
+    # A keras.Model: the shared model checks fit it with and without XLA.
+    "CRFModelWrapper": ("test_crf_layer.py", "test_model_wrapper_shared_checks"),
+    # An RNN cell: the shared layer checks run on a keras.layers.RNN holding it.
+    "AttentionWrapper": ("test_seq2seq_attention.py", "test_wrapper_in_keras_rnn_shared_checks"),
 }
 
 # Parts of another component, checked with it: SWA's running average is a layer only so that
@@ -54,7 +58,7 @@ CHECKED_ELSEWHERE = {
 CHECKED_WITH = {"SWAState": "SWA"}
 
 # Base classes, never used as they are.
-BASES = {"BayesianLayer", "GraphLayer", "OptimizerWrapper"}
+BASES = {"AttentionMechanism", "BaseDecoder", "BayesianLayer", "GraphLayer", "OptimizerWrapper"}
 
 
 def components() -> dict[str, type]:
