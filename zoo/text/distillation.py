@@ -45,6 +45,11 @@ def _check_task_model(argument: str, model) -> None:
             f"`{argument}` must output logits (output_activation=None) for distillation. "
             f"Received: output_activation={model.output_activation!r}"
         )
+    if getattr(model, "head", "softmax") == "crf":
+        raise ValueError(
+            f"`{argument}` must output logits for distillation; a CRF head outputs decoded "
+            f"tags. Received: {argument} with head='crf'"
+        )
 
 
 def _check_pair(teacher: keras.Model, student: keras.Model, cosine_weight: float) -> None:

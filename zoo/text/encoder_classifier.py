@@ -15,7 +15,8 @@ class EncoderClassifier(Task):
 
     Works with every zoo.text backbone. Built from flat arguments (`from_arguments`, registry
     entries, `from_preset`), one `dropout` sets both the encoder's and the head's rate.
-    Subclasses set `backbone_class` (the backbone that flat arguments build) and `features`.
+    Subclasses set `backbone_class` (the backbone that flat arguments build) and `features`,
+    and may replace the head (`build_head`).
     """
 
     # XLA measured faster on CPU (BERT classifiers 1.13x a step, benchmarks/bench_xla.py).
@@ -35,13 +36,13 @@ class EncoderClassifier(Task):
         check_output_activation(output_activation)
         dtype = self.dtype_policy_from(kwargs)
         inputs = dict(backbone.input)
-        outputs = classification_head(
+        outputs = self.build_head(
             self.features(backbone(inputs)),
-            num_classes,
+            inputs,
+            num_classes=num_classes,
             dropout=dropout,
             output_activation=output_activation,
             dtype=dtype,
-            dropout_name="classifier_dropout",
         )
         super().__init__(inputs=inputs, outputs=outputs, backbone=backbone, dtype=dtype, **kwargs)
 
@@ -49,6 +50,21 @@ class EncoderClassifier(Task):
     def features(outputs: dict):
         """The backbone outputs the head classifies."""
         raise NotImplementedError
+
+    def build_head(self, features, inputs: dict, *, num_classes, dropout, output_activation, dtype):
+        """The model's output from `features`: dropout and a dense layer named `"logits"`.
+
+        `inputs` are the backbone's symbolic inputs. Subclasses with another head override
+        it (their own constructor arguments are in `self.constructor_arguments`).
+        """
+        return classification_head(
+            features,
+            num_classes,
+            dropout=dropout,
+            output_activation=output_activation,
+            dtype=dtype,
+            dropout_name="classifier_dropout",
+        )
 
     @classmethod
     def backbone_arguments(cls, task_arguments: dict[str, Any]) -> dict[str, Any]:

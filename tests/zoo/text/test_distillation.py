@@ -267,6 +267,9 @@ def test_bad_arguments_give_clear_errors():
     softmax = zoo.text.BertClassifier(student.backbone, 2, output_activation="softmax")
     with pytest.raises(ValueError, match="output_activation='softmax'"):
         TextDistiller(softmax, softmax)
+    crf = zoo.text.BertTokenClassifier(student.backbone, 3, head="crf")
+    with pytest.raises(ValueError, match="head='crf'"):
+        TextDistiller(crf, crf)
     with pytest.raises(ValueError, match="epochs=0"):
         distil(teacher, student, None, epochs=0)
     with pytest.raises(ValueError, match="hidden_dim=8"):
