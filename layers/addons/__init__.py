@@ -17,6 +17,26 @@ tags, score = tfa.text.crf_decode(potentials, transitions, lengths)
 ```
 """
 
-from layers.addons import layers, optimizers, rnn, seq2seq, text
+from layers.addons import (
+    activations,
+    callbacks,
+    layers,
+    losses,
+    metrics,
+    optimizers,
+    rnn,
+    seq2seq,
+    text,
+)
 
-__all__ = ["layers", "optimizers", "rnn", "seq2seq", "text"]
+__all__ = [
+    "activations",
+    "callbacks",
+    "layers",
+    "losses",
+    "metrics",
+    "optimizers",
+    "rnn",
+    "seq2seq",
+    "text",
+]

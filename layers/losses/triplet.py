@@ -40,13 +40,15 @@ def pairwise_distances(embeddings, distance: str = "euclidean"):
     return distances * off_diagonal
 
 
-def _masked_maximum(data, mask, axis=-1):
+def masked_maximum(data, mask, axis=-1):
+    """Returns the maximum of `data` over `axis` among the entries where `mask` is 1 (kept dims)."""
     # Unselected entries become the row minimum, so an empty row gives the row minimum.
     minimum = ops.min(data, axis=axis, keepdims=True)
     return ops.max((data - minimum) * mask, axis=axis, keepdims=True) + minimum
 
 
-def _masked_minimum(data, mask, axis=-1):
+def masked_minimum(data, mask, axis=-1):
+    """Returns the minimum of `data` over `axis` among the entries where `mask` is 1 (kept dims)."""
     # Unselected entries become the row maximum, so an empty row gives the row maximum.
     maximum = ops.max(data, axis=axis, keepdims=True)
     return ops.min((data - maximum) * mask, axis=axis, keepdims=True) + maximum
@@ -70,9 +72,9 @@ def semi_hard_triplet_loss(labels, distances, margin):
         ops.expand_dims(distances, 1) > ops.expand_dims(distances, 2), distances.dtype
     ) * ops.expand_dims(different, 1)
     anchor_rows = ops.broadcast_to(ops.expand_dims(distances, 1), ops.shape(farther))
-    outside = ops.squeeze(_masked_minimum(anchor_rows, farther), -1)
+    outside = ops.squeeze(masked_minimum(anchor_rows, farther), -1)
     has_outside = ops.sum(farther, axis=-1) > 0.0
-    inside = _masked_maximum(distances, different)
+    inside = masked_maximum(distances, different)
     negatives = ops.where(has_outside, outside, ops.broadcast_to(inside, ops.shape(outside)))
     positives = same - ops.eye(ops.shape(labels)[0], dtype=distances.dtype)
     losses = ops.maximum((margin + distances - negatives) * positives, 0.0)
@@ -87,8 +89,8 @@ def hard_triplet_loss(labels, distances, margin):
     """
     same = ops.cast(ops.expand_dims(labels, 1) == ops.expand_dims(labels, 0), distances.dtype)
     positives = same - ops.eye(ops.shape(labels)[0], dtype=distances.dtype)
-    hardest_negative = _masked_minimum(distances, 1.0 - same)
-    hardest_positive = _masked_maximum(distances, positives)
+    hardest_negative = masked_minimum(distances, 1.0 - same)
+    hardest_positive = masked_maximum(distances, positives)
     return ops.mean(ops.maximum(hardest_positive - hardest_negative + margin, 0.0))
 
 

@@ -31,6 +31,11 @@ HARNESS_CHECK = {
     keras.metrics.Metric: None,  # no harness check: see CHECKED_ELSEWHERE
 }
 
+TFA_METRICS_XLA_TEST = (
+    "test_tfa_metrics_training.py",
+    "test_every_tfa_metric_in_an_xla_training_step_matches",
+)
+
 # Checked under XLA by a test of their own: (test file, test function).
 CHECKED_ELSEWHERE = {
     "BrierScore": ("test_metrics.py", "test_every_metric_in_an_xla_training_step_matches"),
@@ -47,6 +52,21 @@ CHECKED_ELSEWHERE = {
         "test_every_metric_in_an_xla_training_step_matches",
     ),
     "BoundarySlopeAnnealing": ("test_recurrent.py", "test_hmlstm_slope_annealing_callback"),
+    # TensorFlow Addons' metrics (`tfa.metrics`).
+    "CohenKappa": TFA_METRICS_XLA_TEST,
+    "F1Score": TFA_METRICS_XLA_TEST,
+    "FBetaScore": TFA_METRICS_XLA_TEST,
+    "GeometricMean": TFA_METRICS_XLA_TEST,
+    "HammingLoss": TFA_METRICS_XLA_TEST,
+    "HarmonicMean": TFA_METRICS_XLA_TEST,
+    "KendallsTauB": TFA_METRICS_XLA_TEST,
+    "KendallsTauC": TFA_METRICS_XLA_TEST,
+    "MatthewsCorrelationCoefficient": TFA_METRICS_XLA_TEST,
+    "MeanMetricWrapper": TFA_METRICS_XLA_TEST,
+    "MultiLabelConfusionMatrix": TFA_METRICS_XLA_TEST,
+    "PearsonsCorrelation": TFA_METRICS_XLA_TEST,
+    "RSquare": TFA_METRICS_XLA_TEST,
+    "SpearmansRank": TFA_METRICS_XLA_TEST,
     # A keras.Model: the shared model checks fit it with and without XLA.
     "CRFModelWrapper": ("test_crf_layer.py", "test_model_wrapper_shared_checks"),
     # An RNN cell: the shared layer checks run on a keras.layers.RNN holding it.
@@ -58,7 +78,14 @@ CHECKED_ELSEWHERE = {
 CHECKED_WITH = {"SWAState": "SWA"}
 
 # Base classes, never used as they are.
-BASES = {"AttentionMechanism", "BaseDecoder", "BayesianLayer", "GraphLayer", "OptimizerWrapper"}
+BASES = {
+    "AttentionMechanism",
+    "BaseDecoder",
+    "BayesianLayer",
+    "CorrelationBase",
+    "GraphLayer",
+    "OptimizerWrapper",
+}
 
 
 def components() -> dict[str, type]:
