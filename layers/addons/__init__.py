@@ -20,6 +20,7 @@ tags, score = tfa.text.crf_decode(potentials, transitions, lengths)
 from layers.addons import (
     activations,
     callbacks,
+    image,
     layers,
     losses,
     metrics,
@@ -32,6 +33,7 @@ from layers.addons import (
 __all__ = [
     "activations",
     "callbacks",
+    "image",
     "layers",
     "losses",
     "metrics",

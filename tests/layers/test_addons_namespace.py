@@ -19,6 +19,7 @@ API = json.loads((pathlib.Path(__file__).parents[1] / "fixtures/tfa/public_api.j
 COMPLETE_MODULES = (
     "activations",
     "callbacks",
+    "image",
     "layers",
     "losses",
     "metrics",
