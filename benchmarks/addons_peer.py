@@ -26,7 +26,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_addons as tfa  # noqa: E402
-from addons_workloads import digest, make_arrays, set_nmt_weights, summarise  # noqa: E402 (a sibling file)
+from addons_workloads import (  # noqa: E402 (a sibling file)
+    NamespaceCall,
+    digest,
+    make_arrays,
+    set_nmt_weights,
+    summarise,
+)  # noqa: E402 (a sibling file)
 
 RUNS_IN_PEER_ENVIRONMENT = True  # TF 2.15 + Keras 2 + TFA only; bench_addons drives it
 
@@ -156,6 +162,9 @@ RUNNERS = {
     "crf_grad": CRFRunner,
     "sparse_step": SparseStepRunner,
     "beam": BeamRunner,
+    "image_op": lambda spec, arrays: NamespaceCall(spec, arrays, tf, tfa),
+    "metric_update": lambda spec, arrays: NamespaceCall(spec, arrays, tf, tfa),
+    "optimizer_step": lambda spec, arrays: NamespaceCall(spec, arrays, tf, tfa),
 }
 
 

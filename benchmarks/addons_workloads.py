@@ -31,7 +31,33 @@ def make_arrays(spec: dict) -> dict:
         }
     if spec["kind"] == "beam":
         return nmt_arrays(spec, rng)
+    if spec["kind"] == "image_op":
+        batch, size = spec["batch"], spec["size"]
+        images = rng.uniform(0, 1, (batch, size, size, 3)).astype(np.float32)
+        if spec["op"] == "dense_image_warp":
+            flow = (2 * rng.standard_normal((batch, size, size, 2))).astype(np.float32)
+            return {"images": images, "flow": flow}
+        if spec["op"] == "connected_components":
+            return {"images": images[..., 0] > spec["threshold"]}
+        return {"images": images}
+    if spec["kind"] == "optimizer_step":
+        arrays = {}
+        for index, shape in enumerate(resnet_sized_shapes()):
+            arrays[f"weight{index:03d}"] = rng.standard_normal(shape, dtype=np.float32)
+            arrays[f"grad{index:03d}"] = rng.standard_normal(shape, dtype=np.float32)
+        return arrays
+    if spec["kind"] == "metric_update":
+        count, classes = spec["count"], spec["classes"]
+        return {
+            "labels": rng.integers(0, classes, count, dtype=np.int32),
+            "predictions": rng.integers(0, classes, count, dtype=np.int32),
+        }
     raise ValueError(f"unknown workload kind {spec['kind']!r}")
+
+
+def resnet_sized_shapes() -> list[tuple[int, ...]]:
+    """160 weight shapes, 26.2M floats: the size of ResNet-50's parameter set."""
+    return [(256, 256)] * 96 + [(3, 3, 128, 128)] * 48 + [(1, 1, 1024, 768)] * 16
 
 
 def nmt_arrays(spec: dict, rng: np.random.Generator) -> dict:
@@ -97,3 +123,45 @@ def set_nmt_weights(runner, arrays: dict) -> None:
     runner.mechanism.memory_layer.set_weights([arrays["memory_kernel"]])
     runner.attention_layer.set_weights([arrays["attention_kernel"]])
     runner.output_layer.set_weights([arrays["output_kernel"], arrays["output_bias"]])
+
+
+class NamespaceCall:
+    """A call into TFA's API, or into `layers.addons` (the same names), in a `tf.function`.
+
+    Both sides of `bench_addons` run their image-op and metric workloads through this class
+    with their own `tf` and their own namespace (`tensorflow_addons`, or `layers.addons`), so
+    the two sides call the very same functions with the very same arguments.
+    """
+
+    def __init__(self, spec: dict, arrays: dict, tf, namespace, jit: bool = False):
+        self.spec, self.tf = spec, tf
+        if spec["kind"] == "image_op":
+            op = getattr(namespace.image, spec["op"])
+            keys = ["images", "flow"] if spec["op"] == "dense_image_warp" else ["images"]
+            self.args = [tf.constant(arrays[k]) for k in keys]
+            kwargs = dict(spec.get("kwargs", {}))
+            self.function = tf.function(lambda *args: op(*args, **kwargs), jit_compile=jit)
+        elif spec["kind"] == "optimizer_step":  # one apply_gradients of every weight
+            count = len(resnet_sized_shapes())
+            self.weights = [tf.Variable(arrays[f"weight{i:03d}"]) for i in range(count)]
+            self.grads = [tf.constant(arrays[f"grad{i:03d}"]) for i in range(count)]
+            self.optimizer = getattr(namespace.optimizers, spec["optimizer"])()
+            self.args = []
+            self.function = tf.function(self.step, jit_compile=jit)
+        else:  # metric_update: one update_state of the whole prediction vector
+            self.metric = getattr(namespace.metrics, spec["metric"])(**spec["kwargs"])
+            self.args = [tf.constant(arrays["labels"]), tf.constant(arrays["predictions"])]
+            self.function = tf.function(self.update, jit_compile=jit)
+
+    def step(self):
+        self.optimizer.apply_gradients(zip(self.grads, self.weights, strict=True))
+        return self.weights[0][0]
+
+    def update(self, labels, predictions):
+        self.metric.update_state(labels, predictions)
+        return self.metric.result()
+
+    def call(self):
+        if self.spec["kind"] == "metric_update":
+            self.metric.reset_state()
+        return {"output": self.function(*self.args)}

@@ -1,11 +1,11 @@
 """Call time of keras-zoo's TensorFlow Addons replacements (`layers.addons`) vs TFA itself.
 
-Issue 29's benchmarks: the CRF (`crf_log_likelihood` + `crf_decode`, and the log-likelihood's
-gradient: a CRF head's training step), beam search decoding of a small attention NMT model, and
-one LazyAdam step on a large embedding table with a sparse gradient (against Keras's dense Adam
-too). The TFA side (`benchmarks/addons_peer.py`) runs in its own environment, `TFA_PYTHON`
-(TensorFlow 2.15.1, tensorflow-addons 0.23.0; `make bench-tfa` makes `.venv-tfa`), as a worker
-process driven call by call, so the sides alternate within one run.
+The CRF (`crf_log_likelihood` + `crf_decode`, and the log-likelihood's gradient: a CRF head's
+training step), beam search decoding of a small attention NMT model, image ops, a streaming
+metric's update, and one LazyAdam step on a large embedding table with a sparse gradient
+(against Keras's dense Adam too). The TFA side (`benchmarks/addons_peer.py`) runs in its own
+environment, `TFA_PYTHON` (TensorFlow 2.15.1, tensorflow-addons 0.23.0; `make bench-tfa` makes
+`.venv-tfa`), as a worker process driven call by call, so the sides alternate within one run.
 
 Workloads (each side makes the same arrays from `numpy.random.default_rng(seed)`; the digests
 and the outputs of the first call are compared and must agree):
@@ -19,6 +19,14 @@ and the outputs of the first call are compared and must agree):
   LSTM(128) encoder, `AttentionWrapper(LSTMCell(128), LuongAttention(128))` with an attention
   layer, `Dense(1000)` output; the same random weights on both sides
   (`addons_workloads.nmt_arrays`), in a `tf.function`.
+- `dense_image_warp`, `connected_components`, `median_filter2d`, `rotate`: `tfa.image` on 32
+  uniform-random 256 x 256 x 3 images (a random flow of standard deviation 2 pixels; for
+  connected components the first channel above 0.5), no XLA side (TFA's ops have none; ours
+  compiles its own sampling step in `dense_image_warp`).
+- `cohen_kappa`: `CohenKappa(num_classes=5, weightage="quadratic", sparse_labels=True)`, reset
+  then one `update_state` over 1,000,000 random labels and predictions.
+- `yogi`, `adabelief`, `novograd`: one `apply_gradients` of fixed random gradients to 160
+  weights of 26.2M floats (a ResNet-50-sized set), each optimizer at its TFA defaults.
 - `lazy_adam`: `LazyAdam(1e-3).apply_gradients` of one `IndexedSlices` gradient (10,000 rows,
   1% of a 1,000,000 x 64 table, duplicates as drawn) in a `tf.function`; `keras_adam` is the
   same step with Keras's `Adam` (ours only: it updates every row).
@@ -46,7 +54,13 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import numpy as np  # noqa: E402
 
-from benchmarks.addons_workloads import digest, make_arrays, set_nmt_weights, summarise  # noqa: E402
+from benchmarks.addons_workloads import (  # noqa: E402
+    NamespaceCall,
+    digest,
+    make_arrays,
+    set_nmt_weights,
+    summarise,
+)  # noqa: E402
 from benchmarks.bench_tfa import TFA_PYTHON, THREADS, configure_threads, cpu_name  # noqa: E402
 from benchmarks.peer_worker import PeerWorker  # noqa: E402
 
@@ -71,6 +85,7 @@ NMT = {
     "end_token": 1,
     "seed": 0,
 }
+IMAGES = {"kind": "image_op", "batch": 32, "size": 256, "seed": 0, "no_xla": True}
 WORKLOADS = {
     "crf": {**CRF, "kind": "crf", "label": "CRF log-likelihood + decode (64 x 128, 32 tags)"},
     "crf_grad": {**CRF, "kind": "crf_grad", "label": "CRF log-likelihood gradient (same)"},
@@ -78,6 +93,46 @@ WORKLOADS = {
         **NMT,
         "kind": "beam",
         "label": "beam search, NMT (beam 5, 50 steps, batch 32, LSTM 128, 1000 words)",
+    },
+    "dense_image_warp": {
+        **IMAGES,
+        "op": "dense_image_warp",
+        "label": "dense_image_warp, 32 x 256 x 256 x 3, random flow",
+    },
+    "connected_components": {
+        **IMAGES,
+        "op": "connected_components",
+        "threshold": 0.5,
+        "label": "connected_components, 32 binary 256 x 256 (random, half set)",
+    },
+    "median_filter2d": {
+        **IMAGES,
+        "op": "median_filter2d",
+        "label": "median_filter2d 3 x 3, 32 x 256 x 256 x 3",
+    },
+    "rotate": {
+        **IMAGES,
+        "op": "rotate",
+        "kwargs": {"angles": 0.5},
+        "label": "rotate 0.5 rad (nearest, TFA's default), 32 x 256 x 256 x 3",
+    },
+    **{
+        name.lower(): {
+            "kind": "optimizer_step",
+            "optimizer": name,
+            "seed": 0,
+            "label": f"{name} step, 160 weights, 26.2M floats (ResNet-50-sized)",
+        }
+        for name in ("Yogi", "AdaBelief", "NovoGrad")
+    },
+    "cohen_kappa": {
+        "kind": "metric_update",
+        "metric": "CohenKappa",
+        "kwargs": {"num_classes": 5, "weightage": "quadratic", "sparse_labels": True},
+        "count": 1_000_000,
+        "classes": 5,
+        "seed": 0,
+        "label": "CohenKappa(quadratic) update over 1M predictions",
     },
     "lazy_adam": {
         **SPARSE,
@@ -232,7 +287,18 @@ class OursBeam:
         return self.function(self.source, self.lengths)
 
 
+def ours_namespace_call(spec: dict, arrays: dict, jit: bool) -> NamespaceCall:
+    import tensorflow as tf
+
+    from layers import addons
+
+    return NamespaceCall(spec, arrays, tf, addons, jit=jit)
+
+
 OURS = {
+    "image_op": ours_namespace_call,
+    "metric_update": ours_namespace_call,
+    "optimizer_step": ours_namespace_call,
     "crf": OursCRF,
     "crf_grad": OursCRF,
     "sparse_step": OursSparseStep,
@@ -299,7 +365,9 @@ def agree(reference: dict, other: dict) -> str | None:
 def run_workload(name: str, peer: PeerWorker | None) -> tuple[dict, list[str]]:
     """Median call ms per side, and notes (parity, sides that could not run)."""
     spec = {k: v for k, v in WORKLOADS[name].items() if k != "label"}
-    sides = {"ours": Ours(spec, jit=False), "ours XLA": Ours(spec, jit=True)}
+    sides = {"ours": Ours(spec, jit=False)}
+    if not spec.get("no_xla"):
+        sides["ours XLA"] = Ours(spec, jit=True)
     if peer is not None and not spec.get("ours_only"):
         sides = {"TFA": PeerSide(peer, spec, name), **sides}
     notes, described = [], {}
@@ -402,7 +470,7 @@ def main(argv: list[str] | None = None) -> None:
         if peer is not None:
             peer.close()
     sections = [
-        "## TensorFlow Addons part 1 vs keras-zoo: call time (ms, median; TFA / ours)",
+        "## TensorFlow Addons vs keras-zoo (`layers.addons`): call time (ms, median; TFA / ours)",
         header(peer.info if peer else None),
         "\n".join(table(medians)),
     ]

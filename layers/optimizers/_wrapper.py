@@ -107,7 +107,9 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
         Model variables are mirrored under `tf.distribute`; they can only be written from a
         cross-replica update, which is what Keras's own optimizers do in `update_step` too.
         """
-        tf_variables = [getattr(v, "value", v) for v in variables]
+        # A plain `tf.Variable` (custom training loops written for TFA pass them) has a
+        # `value` method, not the wrapped variable that a `keras.Variable`'s `value` is.
+        tf_variables = [v.value if isinstance(v, keras.Variable) else v for v in variables]
 
         def merged(distribution, *merged_args):
             for variable in tf_variables:

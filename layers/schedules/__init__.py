@@ -22,3 +22,18 @@ __all__ = [
     "learning_rate_schedule",
     "scale_learning_rate",
 ]
+
+# TensorFlow Addons' cyclical schedules (`tfa.optimizers.*CyclicalLearningRate`).
+from layers.schedules.tfa_cyclical import (
+    ExponentialCyclicalLearningRate,
+    ScaledCyclicalLearningRate,
+    Triangular2CyclicalLearningRate,
+    TriangularCyclicalLearningRate,
+)
+
+__all__ += [
+    "ExponentialCyclicalLearningRate",
+    "ScaledCyclicalLearningRate",
+    "Triangular2CyclicalLearningRate",
+    "TriangularCyclicalLearningRate",
+]

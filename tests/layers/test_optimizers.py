@@ -395,3 +395,11 @@ def test_wrappers_accept_a_name_or_a_config():
 def test_bad_arguments_are_named(build, error, message):
     with pytest.raises(error, match=message):
         build()
+
+
+def test_wrappers_step_plain_tf_variables():
+    # Custom training loops written for TFA pass `tf.Variable`s, whose `value` is a method.
+    for optimizer in (Lookahead(keras.optimizers.SGD(0.1), sync_period=1), Ranger()):
+        variable = tf.Variable([1.0, 2.0])
+        optimizer.apply_gradients([(tf.constant([1.0, 1.0]), variable)])
+        assert np.all(variable.numpy() < [1.0, 2.0]), type(optimizer).__name__

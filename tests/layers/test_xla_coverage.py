@@ -80,6 +80,7 @@ CHECKED_WITH = {"SWAState": "SWA"}
 # Base classes, never used as they are.
 BASES = {
     "AttentionMechanism",
+    "AveragedOptimizerWrapper",
     "BaseDecoder",
     "BayesianLayer",
     "CorrelationBase",

@@ -1,0 +1,185 @@
+"""AdaBelief: Adam whose step size follows the belief in the gradient."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from layers.optimizers._rectified import (
+    rectification_term,
+    simple_moving_average_length,
+    warmup_then_linear_decay,
+)
+from layers.optimizers._tfa_common import (
+    check_hyper_parameter,
+    check_learning_rate,
+    current_value,
+    densify,
+    deserialize_hyper_parameter,
+    serialize_hyper_parameter,
+    where_touched,
+)
+from layers.validation import (
+    check_bool,
+    check_non_negative_float,
+    check_non_negative_int,
+    check_unit_interval,
+)
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo")
+class AdaBelief(keras.optimizers.Optimizer):
+    """AdaBelief, with TensorFlow Addons' arguments, defaults and numbers
+    (`tfa.optimizers.AdaBelief`).
+
+    Adam divides the first moment by the root of the mean squared gradient; AdaBelief divides
+    it by the root of `s`, the mean squared deviation of the gradient from its own running
+    mean: `s = beta_2 * s + (1 - beta_2) * (g - m)**2 + epsilon`. A gradient close to what was
+    expected ("believed") gives a large step, a surprising one a small step. As in TFA,
+    `rectify=True` (the default) adds RAdam's variance rectification (the un-adapted momentum
+    step while `rho_t < sma_threshold`), `weight_decay` is added to the step direction,
+    `total_steps > 0` turns on the warmup-then-linear-decay of the learning rate, and
+    `amsgrad` uses the running maximum of `s`.
+
+    For an `IndexedSlices` gradient (repeated rows summed) the first moment decays on every row,
+    `s` decays on every row but gains its deviation and `epsilon` only on the rows present, and
+    only those rows of the variable move, as in TFA.
+
+    Args:
+        learning_rate: a float, a `LearningRateSchedule` or a callable. Defaults to `0.001`.
+        beta_1: decay of the first moment, in [0, 1). Defaults to `0.9`.
+        beta_2: decay of `s`, in [0, 1). Defaults to `0.999`.
+        epsilon: added to `s` at every step and to its corrected root. Defaults to `1e-14`.
+        weight_decay: a float >= 0 or a `LearningRateSchedule`. Defaults to `0`.
+        amsgrad: use the running maximum of `s`. Defaults to `False`.
+        rectify: apply RAdam's rectification. Defaults to `True`.
+        sma_threshold: `rho_t` from which the adaptive step is taken. Defaults to `5`.
+        total_steps: with `> 0`, the length of the warmup-then-decay schedule. Defaults to `0`.
+        warmup_proportion: the fraction of `total_steps` spent warming up, in [0, 1].
+            Defaults to `0.1`.
+        min_lr: the learning rate at the end of the decay. Defaults to `0`.
+        name: defaults to `"AdaBelief"`.
+        **kwargs: the options of every `keras.optimizers.Optimizer` (`clipnorm`, ...); Keras's
+            own decoupled weight decay is replaced by `weight_decay` above.
+
+    Example:
+
+    ```python
+    model.compile(optimizer=AdaBelief(1e-3, rectify=False), loss="mse")
+    ```
+
+    Reference:
+        Zhuang, Tang, Ding, Tatikonda, Dvornek, Papademetris and Duncan, "AdaBelief Optimizer:
+        Adapting Stepsizes by the Belief in Observed Gradients", NeurIPS 2020,
+        https://arxiv.org/abs/2010.07468.
+    """
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-14,
+        weight_decay=0.0,
+        amsgrad: bool = False,
+        rectify: bool = True,
+        sma_threshold: float = 5.0,
+        total_steps: int = 0,
+        warmup_proportion: float = 0.1,
+        min_lr: float = 0.0,
+        name: str = "AdaBelief",
+        **kwargs,
+    ):
+        check_learning_rate(learning_rate)
+        check_unit_interval("beta_1", beta_1, include_low=True, include_high=False)
+        check_unit_interval("beta_2", beta_2, include_low=True, include_high=False)
+        check_non_negative_float("epsilon", epsilon)
+        weight_decay = deserialize_hyper_parameter(weight_decay)
+        check_hyper_parameter("weight_decay", weight_decay)
+        check_bool("amsgrad", amsgrad)
+        check_bool("rectify", rectify)
+        check_non_negative_float("sma_threshold", sma_threshold)
+        check_non_negative_int("total_steps", total_steps)
+        check_unit_interval(
+            "warmup_proportion", warmup_proportion, include_low=True, include_high=True
+        )
+        check_non_negative_float("min_lr", min_lr)
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.weight_decay = weight_decay
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.amsgrad = amsgrad
+        self.rectify = rectify
+        self.sma_threshold = sma_threshold
+        self.total_steps = total_steps
+        self.warmup_proportion = warmup_proportion
+        self.min_lr = min_lr
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        self._momentums, self._beliefs = self.add_optimizer_variables(var_list, ["m", "v"])
+        if self.amsgrad:
+            self._belief_maxima = self.add_optimizer_variables(var_list, "vhat")
+
+    def _apply_weight_decay(self, variables):
+        """TFA's `weight_decay` is part of the step (see `update_step`), not Keras's."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        grad, touched = densify(gradient, variable)
+        dtype = variable.dtype
+        step = ops.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
+        epsilon = ops.cast(self.epsilon, dtype)
+        lr = ops.cast(learning_rate, dtype)
+        if self.total_steps > 0:
+            lr = warmup_then_linear_decay(
+                lr, step, self.total_steps, self.warmup_proportion, self.min_lr
+            )
+        index = self._get_variable_index(variable)
+        m, s = self._momentums[index], self._beliefs[index]
+        new_m = beta_1 * m + (1.0 - beta_1) * grad
+        decayed_s = beta_2 * s
+        new_s = where_touched(
+            touched, decayed_s + (1.0 - beta_2) * ops.square(grad - new_m) + epsilon, decayed_s
+        )
+        self.assign(m, new_m)
+        self.assign(s, new_s)
+        if self.amsgrad:
+            s_max = self._belief_maxima[index]
+            new_s = ops.maximum(s_max, new_s)
+            self.assign(s_max, new_s)
+        m_corrected = new_m / (1.0 - ops.power(beta_1, step))
+        s_corrected = ops.sqrt(new_s / (1.0 - ops.power(beta_2, step)))
+        adaptive = m_corrected / (s_corrected + epsilon)
+        if self.rectify:
+            rho_t, rho_inf = simple_moving_average_length(step, beta_2)
+            direction = ops.where(
+                rho_t >= ops.cast(self.sma_threshold, dtype),
+                rectification_term(rho_t, rho_inf) * adaptive,
+                m_corrected,
+            )
+        else:
+            direction = adaptive
+        if not (isinstance(self.weight_decay, int | float) and self.weight_decay == 0):
+            direction = (
+                direction + current_value(self.weight_decay, self.iterations, dtype) * variable
+            )
+        self.assign(variable, where_touched(touched, variable - lr * direction, variable))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "weight_decay": serialize_hyper_parameter(self.weight_decay),
+            "amsgrad": self.amsgrad,
+            "rectify": self.rectify,
+            "sma_threshold": self.sma_threshold,
+            "total_steps": self.total_steps,
+            "warmup_proportion": self.warmup_proportion,
+            "min_lr": self.min_lr,
+        }

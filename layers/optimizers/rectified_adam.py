@@ -1,0 +1,168 @@
+"""RectifiedAdam with TensorFlow Addons' arguments and numbers."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from layers.optimizers._rectified import (
+    rectification_term,
+    simple_moving_average_length,
+    warmup_then_linear_decay,
+)
+from layers.optimizers._tfa_common import (
+    check_hyper_parameter,
+    check_learning_rate,
+    current_value,
+    densify,
+    deserialize_hyper_parameter,
+    serialize_hyper_parameter,
+    where_touched,
+)
+from layers.validation import (
+    check_bool,
+    check_non_negative_float,
+    check_non_negative_int,
+    check_unit_interval,
+)
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo")
+class RectifiedAdam(keras.optimizers.Optimizer):
+    """Rectified Adam as TensorFlow Addons computes it (`tfa.optimizers.RectifiedAdam`).
+
+    The same rectification as `layers.optimizers.RAdam`, with TFA's formula and options:
+    epsilon is added to the bias-corrected `sqrt(v / (1 - beta_2**t))` (RAdam, after
+    `torch.optim.RAdam`, adds it to `sqrt(v)`), the adaptive step is taken once
+    `rho_t >= sma_threshold`, `weight_decay` is added to the step direction (so it is scaled
+    by the learning rate), and `total_steps > 0` turns on TFA's warmup then linear decay of
+    the learning rate to `min_lr`. With `amsgrad`, the running maximum of `v` is used.
+
+    For an `IndexedSlices` gradient (repeated rows summed) both moments decay on every row and
+    only the rows present in the gradient move, as in TFA.
+
+    Args:
+        learning_rate: a float, a `LearningRateSchedule` or a callable. Defaults to `0.001`.
+        beta_1: decay of the first moment, in [0, 1). Defaults to `0.9`.
+        beta_2: decay of the second moment, in [0, 1). Defaults to `0.999`.
+        epsilon: added to the corrected `sqrt(v)`. Defaults to `1e-7`.
+        weight_decay: a float >= 0 or a `LearningRateSchedule`. Defaults to `0`.
+        amsgrad: use the running maximum of the second moment. Defaults to `False`.
+        sma_threshold: `rho_t` from which the adaptive step is taken. Defaults to `5`.
+        total_steps: with `> 0`, the length of TFA's warmup-then-decay schedule. Defaults to `0`.
+        warmup_proportion: the fraction of `total_steps` spent warming up, in [0, 1].
+            Defaults to `0.1`.
+        min_lr: the learning rate at the end of the decay. Defaults to `0`.
+        name: defaults to `"RectifiedAdam"`.
+        **kwargs: the options of every `keras.optimizers.Optimizer` (`clipnorm`, ...); Keras's
+            own decoupled weight decay is replaced by `weight_decay` above.
+
+    Example:
+
+    ```python
+    model.compile(optimizer=RectifiedAdam(1e-3, total_steps=10000, min_lr=1e-5), loss="mse")
+    ```
+
+    Reference:
+        Liu, Jiang, He, Chen, Liu, Gao and Han, "On the Variance of the Adaptive Learning Rate
+        and Beyond", ICLR 2020, https://arxiv.org/abs/1908.03265.
+    """
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        weight_decay=0.0,
+        amsgrad: bool = False,
+        sma_threshold: float = 5.0,
+        total_steps: int = 0,
+        warmup_proportion: float = 0.1,
+        min_lr: float = 0.0,
+        name: str = "RectifiedAdam",
+        **kwargs,
+    ):
+        check_learning_rate(learning_rate)
+        check_unit_interval("beta_1", beta_1, include_low=True, include_high=False)
+        check_unit_interval("beta_2", beta_2, include_low=True, include_high=False)
+        check_non_negative_float("epsilon", epsilon)
+        weight_decay = deserialize_hyper_parameter(weight_decay)
+        check_hyper_parameter("weight_decay", weight_decay)
+        check_bool("amsgrad", amsgrad)
+        check_non_negative_float("sma_threshold", sma_threshold)
+        check_non_negative_int("total_steps", total_steps)
+        check_unit_interval(
+            "warmup_proportion", warmup_proportion, include_low=True, include_high=True
+        )
+        check_non_negative_float("min_lr", min_lr)
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.weight_decay = weight_decay
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.amsgrad = amsgrad
+        self.sma_threshold = sma_threshold
+        self.total_steps = total_steps
+        self.warmup_proportion = warmup_proportion
+        self.min_lr = min_lr
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        self._momentums, self._velocities = self.add_optimizer_variables(var_list, ["m", "v"])
+        if self.amsgrad:
+            self._velocity_maxima = self.add_optimizer_variables(var_list, "vhat")
+
+    def _apply_weight_decay(self, variables):
+        """TFA's `weight_decay` is part of the step (see `update_step`), not Keras's."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        grad, touched = densify(gradient, variable)
+        dtype = variable.dtype
+        step = ops.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
+        epsilon = ops.cast(self.epsilon, dtype)
+        lr = ops.cast(learning_rate, dtype)
+        if self.total_steps > 0:
+            lr = warmup_then_linear_decay(
+                lr, step, self.total_steps, self.warmup_proportion, self.min_lr
+            )
+        index = self._get_variable_index(variable)
+        m, v = self._momentums[index], self._velocities[index]
+        new_m = beta_1 * m + (1.0 - beta_1) * grad
+        new_v = beta_2 * v + (1.0 - beta_2) * ops.square(grad)
+        self.assign(m, new_m)
+        self.assign(v, new_v)
+        if self.amsgrad:
+            vhat = self._velocity_maxima[index]
+            new_v = ops.maximum(vhat, new_v)
+            self.assign(vhat, new_v)
+        m_corrected = new_m / (1.0 - ops.power(beta_1, step))
+        v_corrected = ops.sqrt(new_v / (1.0 - ops.power(beta_2, step)))
+        rho_t, rho_inf = simple_moving_average_length(step, beta_2)
+        direction = ops.where(
+            rho_t >= ops.cast(self.sma_threshold, dtype),
+            rectification_term(rho_t, rho_inf) * m_corrected / (v_corrected + epsilon),
+            m_corrected,
+        )
+        if not (isinstance(self.weight_decay, int | float) and self.weight_decay == 0):
+            direction = (
+                direction + current_value(self.weight_decay, self.iterations, dtype) * variable
+            )
+        self.assign(variable, where_touched(touched, variable - lr * direction, variable))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "weight_decay": serialize_hyper_parameter(self.weight_decay),
+            "amsgrad": self.amsgrad,
+            "sma_threshold": self.sma_threshold,
+            "total_steps": self.total_steps,
+            "warmup_proportion": self.warmup_proportion,
+            "min_lr": self.min_lr,
+        }
