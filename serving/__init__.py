@@ -2,9 +2,12 @@
 
 `export` writes a SavedModel version in TF Serving's `BASE/NAME/VERSION/` layout (signatures,
 in-graph preprocessing, warm-up requests); `write_model_config` writes `models.config` and a
-batching file for `tensorflow_model_server`; `Client` (REST) and `GrpcClient` (gRPC) talk to
-TF Serving; `python -m serving BASE` (or `zoo serve BASE`) and `local_server` run a
-TF-Serving-compatible development server on the same directory.
+batching file for `tensorflow_model_server`; `Client` (REST, a thread-safe keep-alive connection
+pool, orjson) and `GrpcClient` (gRPC) talk to TF Serving; `python -m serving BASE` (or
+`zoo serve BASE`) and `local_server` run a TF-Serving-compatible development server on the same
+directory: uvicorn for REST, grpc for gRPC, TF Serving's server-side batching with
+`--enable-batching --batching-parameters-file F`, a bounded request queue (503 when full) and a
+graceful drain on SIGTERM.
 
 Example:
 
@@ -14,6 +17,11 @@ import serving
 
 serving.export(keras.saving.load_model("digits.keras"), "models", "digits")
 with serving.local_server("models") as server:
+    print(serving.Client(server.url, "digits").predict(images))
+config = serving.write_model_config("models", ["digits"])
+with serving.local_server(
+    "models", enable_batching=True, batching_parameters_file=config.batching_config
+) as server:
     print(serving.Client(server.url, "digits").predict(images))
 ```
 """

@@ -11,7 +11,12 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from serving.server.app import DEFAULT_MAX_REQUEST_BYTES, serve  # noqa: E402
+from serving.server.app import (  # noqa: E402
+    DEFAULT_GRACE_PERIOD,
+    DEFAULT_MAX_PENDING_REQUESTS,
+    DEFAULT_MAX_REQUEST_BYTES,
+    serve,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll-interval", type=float, default=1.0)
     parser.add_argument("--max-request-bytes", type=int, default=DEFAULT_MAX_REQUEST_BYTES)
     parser.add_argument("--version-policy", default="latest")
+    parser.add_argument("--enable-batching", action="store_true")
+    parser.add_argument("--batching-parameters-file", default=None)
+    parser.add_argument("--max-pending-requests", type=int, default=DEFAULT_MAX_PENDING_REQUESTS)
+    parser.add_argument("--grace-period", type=float, default=DEFAULT_GRACE_PERIOD)
     try:
         return serve(**vars(parser.parse_args(argv)))
     except (ValueError, FileNotFoundError) as error:
@@ -32,4 +41,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Everything is closed; skip TensorFlow's interpreter teardown (seconds), so a drained
+    # server exits as soon as it has answered its last request.
+    os._exit(status)

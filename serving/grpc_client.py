@@ -22,6 +22,7 @@ from tensorflow_serving.apis import (
 from layers.validation import check_positive_int
 from serving.errors import HTTP_STATUS, ServingError
 from serving.json_codec import example_from_json
+from serving.tensor_proto import from_tensor_proto, to_tensor_proto
 
 
 def _examples_input(examples, context, request) -> None:
@@ -150,13 +151,10 @@ class GrpcClient:
                 )
             inputs = {names[0]: inputs}
         for name, value in inputs.items():
-            array = np.asarray(value)
-            if array.dtype.kind == "U":
-                array = np.char.encode(array, "utf-8")
-            request.inputs[name].CopyFrom(tf.make_tensor_proto(array))
+            request.inputs[name].CopyFrom(to_tensor_proto(value))
         request.output_filter.extend(output_filter or [])
         response = self._call(self._predict.Predict, request)
-        return {name: tf.make_ndarray(proto) for name, proto in response.outputs.items()}
+        return {name: from_tensor_proto(proto) for name, proto in response.outputs.items()}
 
     def classify(
         self,

@@ -1,7 +1,10 @@
 """TF Serving's JSON encoding of tensors and tf.Examples, shared by the REST client and server.
 
-Binary strings travel as `{"b64": "<base64>"}`; string outputs whose name ends in `_bytes` (or
-that are not UTF-8) are returned that way, as TF Serving does.
+JSON goes through orjson, which writes NumPy arrays directly (no `tolist()`), so encoding and
+parsing large tensors is not the bottleneck. Binary strings travel as `{"b64": "<base64>"}`;
+string outputs whose name ends in `_bytes` (or that are not UTF-8) are returned that way, as TF
+Serving does. Non-finite floats are written `NaN`/`Infinity` and read back, as TF Serving (and
+Python's `json`) do: orjson has no such literals, so those payloads take the `json` module.
 """
 
 from __future__ import annotations
@@ -12,9 +15,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import orjson
 import tensorflow as tf
 
 from serving.errors import invalid_argument
+
+_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
 
 
 def decode_b64(value: Any) -> Any:
@@ -33,16 +39,53 @@ def decode_b64(value: Any) -> Any:
     return value
 
 
-def b64_object_hook(obj: dict[str, Any]) -> Any:
-    """`json.loads` hook turning `{"b64": ...}` objects into bytes while parsing (no tree walk)."""
-    if len(obj) == 1 and "b64" in obj:
-        return decode_b64(obj)
-    return obj
-
-
 def loads(data: bytes | str) -> Any:
-    """Parses JSON with `{"b64": ...}` objects decoded to bytes."""
-    return json.loads(data, object_hook=b64_object_hook)
+    """Parses JSON with `{"b64": ...}` objects decoded to bytes.
+
+    Raises:
+        ValueError: the text is not JSON (the message says where).
+    """
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        try:  # NaN and Infinity, which TF Serving accepts and orjson does not
+            value = json.loads(data)
+        except ValueError:
+            raise ValueError(str(error)) from None
+    if (b'"b64"' if isinstance(data, bytes) else '"b64"') in data:
+        value = decode_b64(value)
+    return value
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()  # 0-d, non-contiguous or complex arrays
+    if isinstance(value, bytes):
+        return {"b64": base64.b64encode(value).decode("ascii")}
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind not in "fc" or bool(np.isfinite(value).all())
+    if isinstance(value, (float, np.floating)):
+        return bool(np.isfinite(value))
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(_finite(v) for v in value)
+    return True
+
+
+def dumps(value: Any) -> bytes:
+    """JSON bytes of `value`: dicts, lists, numbers, strings, NumPy arrays and scalars.
+
+    `bytes` become `{"b64": ...}` objects; NaN and infinities are written as `NaN` and
+    `Infinity` (orjson would write `null`).
+    """
+    if _finite(value):
+        return orjson.dumps(value, default=_default, option=_OPTIONS)
+    return json.dumps(value, default=_default).encode("utf-8")
 
 
 def _encode_bytes(value: bytes, force_b64: bool) -> Any:
@@ -55,7 +98,12 @@ def _encode_bytes(value: bytes, force_b64: bool) -> Any:
 
 
 def to_json_value(value: Any, name: str = "") -> Any:
-    """A NumPy array (or nested lists, bytes, scalars) as JSON-ready nested lists."""
+    """A value `dumps` writes as TF Serving does: numeric arrays as they are, strings decoded.
+
+    Args:
+        value: a NumPy array (or nested lists, bytes, scalars).
+        name: the output's name; string outputs named `*_bytes` are always base64.
+    """
     array = np.asarray(value)
     if array.dtype.kind in ("S", "O", "U"):
         force = name.endswith("_bytes")
@@ -68,7 +116,7 @@ def to_json_value(value: Any, name: str = "") -> Any:
             return _encode_bytes(bytes(item), force)
 
         return convert(array.tolist())
-    return array.tolist()
+    return array
 
 
 def from_json_value(value: Any) -> np.ndarray:

@@ -58,12 +58,15 @@ def local_server(
     poll_interval: float = 0.5,
     startup_timeout: float = 120.0,
     extra_args: tuple[str, ...] = (),
+    enable_batching: bool = False,
+    batching_parameters_file: str | os.PathLike | None = None,
+    grace_period: float = 10.0,
 ) -> Iterator[LocalServer]:
     """Runs `python -m serving base_dir` in a subprocess until the `with` block ends.
 
     Waits until the models present in `base_dir` are loaded and the server answers, then yields
-    a `LocalServer(url, grpc_target, process)`; on exit the process is terminated (killed if it
-    does not stop within 10 seconds).
+    a `LocalServer(url, grpc_target, process)`; on exit the process gets SIGTERM, answers the
+    requests in flight, and is killed if it has not exited `grace_period` + 10 seconds later.
 
     Args:
         base_dir: directory of models (`NAME/VERSION/`), e.g. written by `serving.export`.
@@ -73,12 +76,23 @@ def local_server(
         poll_interval: seconds between scans for new versions. Defaults to `0.5`.
         startup_timeout: seconds to wait for the server to come up. Defaults to `120.0`.
         extra_args: further command-line arguments (e.g. `("--max-request-bytes", "1000")`).
+        enable_batching: batch concurrent requests, as `tensorflow_model_server
+            --enable_batching`. Defaults to `False`.
+        batching_parameters_file: TF Serving's batching parameters file (e.g. the one
+            `write_model_config` writes); needs `enable_batching`. Defaults to `None`.
+        grace_period: seconds the server gives requests in flight when stopped. Defaults to
+            `10.0`.
 
     Example:
 
     ```python
     with serving.local_server("models", grpc_port=0) as server:
         print(serving.Client(server.url, "digits").status())
+    config = serving.write_model_config("models", ["digits"])
+    with serving.local_server(
+        "models", enable_batching=True, batching_parameters_file=config.batching_config
+    ) as server:
+        print(serving.Client(server.url, "digits").predict(images))
     ```
     """
     if not os.path.isdir(base_dir):
@@ -94,10 +108,16 @@ def local_server(
         host,
         "--poll-interval",
         str(poll_interval),
+        "--grace-period",
+        str(grace_period),
         *extra_args,
     ]
     if grpc_port is not None:
         command += ["--grpc-port", str(grpc_port)]
+    if enable_batching:
+        command.append("--enable-batching")
+    if batching_parameters_file is not None:
+        command += ["--batching-parameters-file", os.fspath(batching_parameters_file)]
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # `-m serving` must find this package even when it is not installed.
@@ -118,6 +138,8 @@ def local_server(
                 break
             time.sleep(0.05)
         if info is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(1)  # its output ended: it is probably exiting
             status = process.poll()
             reason = f"exited with status {status}" if status is not None else "timed out"
             raise RuntimeError(
@@ -128,7 +150,7 @@ def local_server(
     finally:
         process.terminate()
         try:
-            process.wait(10)
+            process.wait(grace_period + 10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

@@ -1,17 +1,20 @@
-"""`Client`: TF Serving's REST API from Python, with only the standard library's `http.client`."""
+"""`Client`: TF Serving's REST API from Python, over a thread-safe keep-alive connection pool.
+
+Connections come from urllib3's pool (shared by every thread using the client); JSON is written
+and read by orjson (`serving.json_codec`), which writes NumPy arrays without `tolist()`.
+"""
 
 from __future__ import annotations
 
 import base64
-import http.client
-import json
-import socket
-import threading
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import urllib3
+from urllib3.exceptions import HTTPError, ProtocolError
+from urllib3.exceptions import TimeoutError as UrllibTimeoutError
 
 from layers.validation import check_positive_int
 from serving import json_codec
@@ -20,9 +23,14 @@ from serving.json_codec import from_json_value
 
 
 def encode_json_value(value: Any) -> Any:
-    """Arrays, lists and scalars as JSON values; `bytes` become `{"b64": ...}` objects."""
+    """Arrays, lists and scalars as values `json_codec.dumps` writes; `bytes` become `{"b64"}`.
+
+    Numeric arrays are returned as C-contiguous arrays, which orjson writes directly.
+    """
     if isinstance(value, Mapping):
         return {key: encode_json_value(item) for key, item in value.items()}
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return np.ascontiguousarray(value)
     array = np.asarray(value, dtype=object if _has_bytes(value) else None)
     if array.dtype.kind in ("S", "O"):
 
@@ -34,7 +42,9 @@ def encode_json_value(value: Any) -> Any:
             return item.item() if isinstance(item, np.generic) else item
 
         return convert(array.tolist())
-    return array.tolist()
+    if array.dtype.kind == "U":
+        return array.tolist()
+    return np.ascontiguousarray(array)
 
 
 def _has_bytes(value: Any) -> bool:
@@ -81,14 +91,18 @@ def _json_examples(examples: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
 class Client:
     """A client for TF Serving's REST API (also the local `zoo serve` server).
 
-    One keep-alive connection per thread, so a client can be shared by threads. Server errors
-    raise `ServingError` with the server's message, HTTP status and error code.
+    Thread-safe: threads sharing a client share a pool of keep-alive connections (at most
+    `max_connections` open at once; a caller waits for a free one). Server errors raise
+    `ServingError` with the server's message, HTTP status and error code; a server that cannot
+    be reached raises `ServingError` with code UNAVAILABLE (DEADLINE_EXCEEDED after `timeout`).
 
     Args:
         url: the server, e.g. `"http://localhost:8501"`.
         model: the model name.
         version: a version number to address. Defaults to `None` (the server's latest).
-        timeout: seconds to wait for each response. Defaults to `30.0`.
+        timeout: seconds to wait for a connection and for each response. Defaults to `30.0`.
+        max_connections: the pool's size: connections kept open for concurrent callers.
+            Defaults to `64`.
 
     Example:
 
@@ -100,75 +114,74 @@ class Client:
     ```
     """
 
-    def __init__(self, url: str, model: str, version: int | None = None, timeout: float = 30.0):
+    def __init__(
+        self,
+        url: str,
+        model: str,
+        version: int | None = None,
+        timeout: float = 30.0,
+        max_connections: int = 64,
+    ):
         parsed = urllib.parse.urlsplit(url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ValueError(f"`url` must look like 'http://host:port'. Received: url={url!r}")
         if not isinstance(model, str) or not model:
             raise ValueError(f"`model` must be a non-empty string. Received: model={model!r}")
         check_positive_int("version", version, allow_none=True)
+        check_positive_int("max_connections", max_connections)
         self.url = url.rstrip("/")
         self.model = model
         self.version = version
         self.timeout = timeout
-        self._parsed = parsed
-        self._local = threading.local()
+        # Blocking pool: at most `max_connections` sockets; urllib3 sets TCP_NODELAY.
+        self._pool = urllib3.connection_from_url(
+            self.url, maxsize=max_connections, block=True, timeout=timeout, retries=False
+        )
 
     @property
     def model_path(self) -> str:
         path = f"/v1/models/{urllib.parse.quote(self.model)}"
         return path if self.version is None else f"{path}/versions/{self.version}"
 
-    def _connection(self) -> http.client.HTTPConnection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            cls = (
-                http.client.HTTPSConnection
-                if self._parsed.scheme == "https"
-                else http.client.HTTPConnection
-            )
-            conn = cls(self._parsed.hostname, self._parsed.port, timeout=self.timeout)
-            conn.connect()
-            # http.client sends headers and body in two writes; without TCP_NODELAY the body
-            # waits for the server's delayed ACK (~40 ms per request).
-            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._local.conn = conn
-        return conn
+    def close(self) -> None:
+        """Closes the pooled connections; the client cannot be used afterwards."""
+        self._pool.close()
 
-    def _drop_connection(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def request(self, method: str, path: str, payload: Any = None) -> dict[str, Any]:
         """Sends one request (`payload` as JSON) and returns the decoded JSON response."""
-        body = None if payload is None else json.dumps(payload).encode("utf-8")
+        body = None if payload is None else json_codec.dumps(payload)
         headers = {"Content-Type": "application/json"} if body is not None else {}
         for attempt in range(2):
             try:
-                conn = self._connection()
-                conn.request(method, path, body=body, headers=headers)
-                response = conn.getresponse()
-                data = response.read()
+                response = self._pool.urlopen(
+                    method, path, body=body, headers=headers, pool_timeout=self.timeout
+                )
                 break
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as e:
-                # A kept-alive connection the server has closed: reconnect once.
-                self._drop_connection()
+            except ProtocolError as e:
+                # A kept-alive connection the server closed as it was reused: retry once on a
+                # new one (predict, classify and regress have no side effects).
                 if attempt:
                     raise ServingError(f"Cannot reach {self.url}: {e}", "UNAVAILABLE") from e
-            except OSError as e:
-                self._drop_connection()
+            except UrllibTimeoutError as e:
+                raise ServingError(
+                    f"No answer from {self.url} within {self.timeout} s: {e}", "DEADLINE_EXCEEDED"
+                ) from e
+            except (HTTPError, OSError) as e:
                 raise ServingError(f"Cannot reach {self.url}: {e}", "UNAVAILABLE") from e
-        if response.will_close:
-            self._drop_connection()
+        data = response.data
         try:
             decoded = json_codec.loads(data) if data else {}
         except ValueError:
             decoded = {"error": data.decode("utf-8", "replace")}
         if response.status >= 300:
             message = decoded.get("error", "") if isinstance(decoded, dict) else str(decoded)
-            raise ServingError(message or response.reason, http_status=response.status)
+            raise ServingError(message or response.reason or "", http_status=response.status)
         return decoded
 
     def predict(

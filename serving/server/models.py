@@ -82,6 +82,7 @@ def load_servable(name: str, version: int, path: str) -> Servable:
             inputs=dict(kwargs),
             outputs=sorted(function.structured_outputs),
             function=function,
+            owner=loaded,
         )
     servable = Servable(name, version, path, signatures, signature_defs, loaded)
     warmup = warmup_path(path)

@@ -1,15 +1,15 @@
-"""TF Serving's REST API over `http.server`: status, metadata, predict, classify, regress.
+"""TF Serving's REST API: routes, status, metadata, predict, classify, regress.
 
 Request and response bodies follow https://www.tensorflow.org/tfx/serving/api_rest; errors are
-`{"error": "<message>"}` with the HTTP status TF Serving maps the error code to.
+`{"error": "<message>"}` with the HTTP status TF Serving maps the error code to. `RestApi.handle`
+turns one request (method, path, body) into a status and a JSON payload; `serving.server.http`
+serves it over HTTP.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ from serving.errors import ServingError, invalid_argument
 from serving.json_codec import example_from_json, to_json_value
 from serving.server import methods
 from serving.server.models import ModelManager
+from serving.server.runner import SignatureRunner
 from serving.server.signature import Signature
 
 _PATH = re.compile(
@@ -67,7 +68,7 @@ def _body_object(body: bytes) -> dict[str, Any]:
         request = json_codec.loads(body)
     except ServingError:
         raise
-    except (ValueError, UnicodeDecodeError) as e:
+    except ValueError as e:
         raise invalid_argument(f"JSON Parse error: {e}") from None
     if not isinstance(request, dict):
         raise invalid_argument("JSON Value: request body must be a JSON object.")
@@ -113,7 +114,9 @@ def _columnar_inputs(inputs: Any, signature: Signature) -> dict[str, Any]:
     return {names[0]: inputs}
 
 
-def predict_json(manager: ModelManager, name: str, version: int | None, body: bytes) -> dict:
+async def predict_json(
+    manager: ModelManager, runner: SignatureRunner, name: str, version: int | None, body: bytes
+) -> dict:
     request = _body_object(body)
     has_instances, has_inputs = "instances" in request, "inputs" in request
     if has_instances == has_inputs:
@@ -125,7 +128,8 @@ def predict_json(manager: ModelManager, name: str, version: int | None, body: by
     servable = manager.get(name, version)
     signature = servable.signature(request.get("signature_name"))
     if has_instances:
-        outputs = signature.run(_instances_to_inputs(request["instances"], signature))
+        inputs = _instances_to_inputs(request["instances"], signature)
+        outputs = await runner.run(signature, inputs)
         batch = {value.shape[0] if value.ndim else None for value in outputs.values()}
         if len(batch) != 1 or None in batch:
             raise invalid_argument(
@@ -135,12 +139,10 @@ def predict_json(manager: ModelManager, name: str, version: int | None, body: by
         if len(outputs) == 1:
             ((out_name, value),) = outputs.items()
             return {"predictions": to_json_value(value, out_name)}
-        rows = [
-            {key: to_json_value(value[i], key) for key, value in outputs.items()}
-            for i in range(batch.pop())
-        ]
+        columns = {key: to_json_value(value, key) for key, value in outputs.items()}
+        rows = [{key: value[i] for key, value in columns.items()} for i in range(batch.pop())]
         return {"predictions": rows}
-    outputs = signature.run(_columnar_inputs(request["inputs"], signature))
+    outputs = await runner.run(signature, _columnar_inputs(request["inputs"], signature))
     if len(outputs) == 1:
         ((out_name, value),) = outputs.items()
         return {"outputs": to_json_value(value, out_name)}
@@ -157,11 +159,14 @@ def _examples(request: Mapping[str, Any]) -> list[bytes]:
     return [example_from_json(e, context).SerializeToString() for e in examples]
 
 
-def classify_json(manager: ModelManager, name: str, version: int | None, body: bytes) -> dict:
+async def classify_json(
+    manager: ModelManager, runner: SignatureRunner, name: str, version: int | None, body: bytes
+) -> dict:
     request = _body_object(body)
     examples = _examples(request)
     servable = manager.get(name, version)
-    classes, scores = methods.classify(servable, request.get("signature_name"), examples)
+    call = methods.classify_call(servable, request.get("signature_name"), examples)
+    classes, scores = methods.classify_result(await runner.run(*call), len(examples))
     k = (classes if classes is not None else scores).shape[1]
     result = []
     for i in range(len(examples)):
@@ -174,120 +179,75 @@ def classify_json(manager: ModelManager, name: str, version: int | None, body: b
     return {"result": result}
 
 
-def regress_json(manager: ModelManager, name: str, version: int | None, body: bytes) -> dict:
+async def regress_json(
+    manager: ModelManager, runner: SignatureRunner, name: str, version: int | None, body: bytes
+) -> dict:
     request = _body_object(body)
     examples = _examples(request)
-    values = methods.regress(manager.get(name, version), request.get("signature_name"), examples)
+    servable = manager.get(name, version)
+    call = methods.regress_call(servable, request.get("signature_name"), examples)
+    values = methods.regress_result(await runner.run(*call), len(examples))
     return {"result": np.asarray(values, dtype=np.float64).tolist()}
 
 
 _POST_HANDLERS = {":predict": predict_json, ":classify": classify_json, ":regress": regress_json}
 
 
-class RestHandler(BaseHTTPRequestHandler):
-    """Routes `/v1/models/...` requests to the model manager (one thread per connection)."""
+def route(method: str, path: str) -> tuple[str, int | None, str | None]:
+    """`(model name, version or None, suffix)` of a TF Serving REST path, or TF Serving's error.
 
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out as separate writes; without TCP_NODELAY, Nagle's algorithm and the
-    # client's delayed ACK hold the body back ~40 ms on every kept-alive response.
-    disable_nagle_algorithm = True
-    server_version = "keras-zoo-serving"
-    manager: ModelManager
-    max_request_bytes: int
+    Args:
+        method: the HTTP method.
+        path: the request path (a query string is ignored).
+    """
+    match = _PATH.match(path.split("?", 1)[0])
+    if not path.startswith("/v1/"):
+        raise ServingError(f"Not found: {method} {path}", "NOT_FOUND")
+    if match is None:
+        raise invalid_argument(f"Malformed request: {method} {path}")
+    version = match["version"]
+    if version is not None:
+        if not version.isdigit():
+            raise invalid_argument(f"Malformed request: {method} {path}")
+        version = int(version)
+    suffix = match["suffix"]
+    if method == "GET" and suffix in (None, "/metadata"):
+        return match["name"], version, suffix
+    if method == "POST" and suffix in _POST_HANDLERS:
+        return match["name"], version, suffix
+    raise invalid_argument(f"Malformed request: {method} {path}")
 
-    def log_message(self, format, *args):  # noqa: A002 - http.server's signature
-        # Per-request access logs would flood the terminal under load; errors are in responses.
-        pass
 
-    def _send(self, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(data)
+class RestApi:
+    """TF Serving's REST API over a `ModelManager`, independent of the HTTP server.
 
-    def _route(self, method: str):
-        match = _PATH.match(self.path.split("?", 1)[0])
-        if not self.path.startswith("/v1/"):
-            raise ServingError(f"Not found: {method} {self.path}", "NOT_FOUND")
-        if match is None:
-            raise invalid_argument(f"Malformed request: {method} {self.path}")
-        version = match["version"]
-        if version is not None:
-            if not version.isdigit():
-                raise invalid_argument(f"Malformed request: {method} {self.path}")
-            version = int(version)
-        suffix = match["suffix"]
-        if method == "GET" and suffix in (None, "/metadata"):
-            return match["name"], version, suffix
-        if method == "POST" and suffix in _POST_HANDLERS:
-            return match["name"], version, suffix
-        raise invalid_argument(f"Malformed request: {method} {self.path}")
+    Args:
+        manager: the loaded models.
+        runner: runs signatures (batched or not).
 
-    def _read_body(self) -> bytes:
-        length = self.headers.get("Content-Length")
-        if length is None:
-            self.close_connection = True
-            raise ServingError("POST requests need a Content-Length header.", http_status=411)
-        if not length.isdigit():
-            self.close_connection = True
-            raise invalid_argument(f"Invalid Content-Length: {length!r}")
-        if int(length) > self.max_request_bytes:
-            # The body is not read, so the connection cannot be reused.
-            self.close_connection = True
-            raise ServingError(
-                f"Request body of {length} bytes exceeds the limit of {self.max_request_bytes} "
-                "bytes (--max-request-bytes).",
-                "RESOURCE_EXHAUSTED",
-                http_status=413,
-            )
-        return self.rfile.read(int(length))
+    Example:
 
-    def _handle(self, method: str) -> None:
-        if method not in ("GET", "POST"):
-            # Any body was not read, so the connection cannot carry another request.
-            self.close_connection = True
+    ```python
+    api = RestApi(manager, SignatureRunner(None))
+    status, payload = await api.handle("POST", "/v1/models/digits:predict", body)
+    ```
+    """
+
+    def __init__(self, manager: ModelManager, runner: SignatureRunner):
+        self.manager = manager
+        self.runner = runner
+
+    async def handle(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        """Answers one request: `(HTTP status, JSON payload)`; errors are `{"error": ...}`."""
         try:
-            body = self._read_body() if method == "POST" else b""
-            name, version, suffix = self._route(method)
+            name, version, suffix = route(method, path)
             if method == "GET":
                 if suffix == "/metadata":
-                    payload = metadata_json(self.manager, name, version)
-                else:
-                    payload = status_json(self.manager, name, version)
-            else:
-                payload = _POST_HANDLERS[suffix](self.manager, name, version, body)
-            self._send(200, payload)
+                    return 200, metadata_json(self.manager, name, version)
+                return 200, status_json(self.manager, name, version)
+            handler = _POST_HANDLERS[suffix]
+            return 200, await handler(self.manager, self.runner, name, version, body)
         except ServingError as e:
-            self._send(e.http_status, {"error": e.message})
+            return e.http_status, {"error": e.message}
         except Exception as e:  # a server bug must not take the server down
-            self._send(500, {"error": f"Internal error: {type(e).__name__}: {e}"})
-
-    def do_GET(self):  # noqa: N802 - http.server's naming
-        self._handle("GET")
-
-    def do_POST(self):  # noqa: N802
-        self._handle("POST")
-
-    def do_PUT(self):  # noqa: N802
-        self._handle("PUT")
-
-    def do_DELETE(self):  # noqa: N802
-        self._handle("DELETE")
-
-
-def make_http_server(
-    manager: ModelManager, host: str, port: int, max_request_bytes: int
-) -> ThreadingHTTPServer:
-    """A threaded HTTP server bound to `host:port` (port 0 picks a free one)."""
-    handler = type(
-        "BoundRestHandler",
-        (RestHandler,),
-        {"manager": manager, "max_request_bytes": max_request_bytes},
-    )
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    return server
+            return 500, {"error": f"Internal error: {type(e).__name__}: {e}"}

@@ -22,6 +22,8 @@ class Signature:
         inputs: input name -> `tf.TensorSpec`.
         outputs: the output names, sorted.
         function: the loaded concrete function (called with keyword tensors).
+        owner: the loaded SavedModel object, kept alive (with its variables) as long as the
+            signature is: a batch in flight keeps its version usable after it is unloaded.
     """
 
     name: str
@@ -29,6 +31,7 @@ class Signature:
     inputs: dict[str, tf.TensorSpec]
     outputs: list[str]
     function: Any
+    owner: Any = None
 
     def _convert(self, name: str, value: Any) -> np.ndarray:
         spec = self.inputs[name]
@@ -56,7 +59,7 @@ class Signature:
                     raise ValueError("expected integers, got floating-point values")
                 if dtype == tf.bool and raw.dtype.kind != "b":
                     raise ValueError("expected booleans")
-                array = raw.astype(dtype.as_numpy_dtype)
+                array = raw.astype(dtype.as_numpy_dtype, copy=False)
         except (ValueError, TypeError) as e:
             raise invalid_argument(
                 f"Input {name!r} of signature {self.name!r} must be a rectangular array of "
@@ -69,10 +72,15 @@ class Signature:
             )
         return array
 
-    def run(
+    def prepare(
         self, inputs: Mapping[str, Any], output_filter: Iterable[str] | None = None
-    ) -> dict[str, np.ndarray]:
-        """Validates `inputs` (name -> array-like) and runs the signature."""
+    ) -> tuple[dict[str, np.ndarray], list[str]]:
+        """Checks `inputs` (name -> array-like) and `output_filter` against the signature.
+
+        Returns:
+            `(arrays, output_names)`: the inputs as arrays of the signature's dtypes, and the
+            outputs to return (all of them when `output_filter` is empty).
+        """
         missing = sorted(set(self.inputs) - set(inputs))
         unknown = sorted(set(inputs) - set(self.inputs))
         if missing or unknown:
@@ -94,6 +102,10 @@ class Signature:
                 f"All inputs must have the same batch size. Received: batch sizes "
                 f"{ {n: a.shape[0] for n, a in arrays.items()} }"
             )
+        return arrays, wanted or list(self.outputs)
+
+    def execute(self, arrays: Mapping[str, np.ndarray], output_names: list[str]):
+        """Calls the signature on arrays `prepare` returned; output name -> array."""
         tensors = {
             name: tf.constant(a, dtype=self.inputs[name].dtype) for name, a in arrays.items()
         }
@@ -103,8 +115,13 @@ class Signature:
             raise ServingError(e.message, _code_name(e.error_code)) from None
         except (ValueError, TypeError) as e:
             raise invalid_argument(str(e)) from None
-        names = wanted or self.outputs
-        return {name: results[name].numpy() for name in names}
+        return {name: results[name].numpy() for name in output_names}
+
+    def run(
+        self, inputs: Mapping[str, Any], output_filter: Iterable[str] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Validates `inputs` (name -> array-like) and runs the signature in this thread."""
+        return self.execute(*self.prepare(inputs, output_filter))
 
 
 def _code_name(error_code: int) -> str:

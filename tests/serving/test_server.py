@@ -399,3 +399,11 @@ def test_new_versions_and_models_are_picked_up_and_removed(server, models):
     assert _wait_for(lambda: served_version() is None)
     with pytest.raises(serving.ServingError, match="Latest\\(hot\\)"):
         client.predict(x)
+
+
+def test_non_finite_values_pass_through_rest_as_tf_serving_writes_them(server):
+    client = serving.Client(server.url, "linear")
+    x = np.array([[np.nan, 0.0, 0.0], [np.inf, 0.0, 0.0], [1.0, 1.0, 1.0]], np.float32)
+    np.testing.assert_array_equal(client.predict(x), [[np.nan], [np.inf], [6.5]])
+    status, body = _raw(server, "POST", "/v1/models/linear:predict", '{"inputs": [[NaN, 0, 0]]}')
+    assert status == 200 and np.isnan(body["outputs"][0][0])

@@ -7,7 +7,12 @@ import os
 from collections.abc import Callable
 
 from layers.validation import check_int_in_range
-from serving.server.app import DEFAULT_MAX_REQUEST_BYTES, MAX_PORT
+from serving.server.app import (
+    DEFAULT_GRACE_PERIOD,
+    DEFAULT_MAX_PENDING_REQUESTS,
+    DEFAULT_MAX_REQUEST_BYTES,
+    MAX_PORT,
+)
 from zoo.cli.arguments import checked, positive_float, positive_int
 
 
@@ -81,6 +86,10 @@ def run_serve(args: argparse.Namespace) -> int:
         poll_interval=args.poll_interval,
         max_request_bytes=args.max_request_bytes,
         version_policy=args.version_policy,
+        enable_batching=args.enable_batching,
+        batching_parameters_file=args.batching_parameters_file,
+        max_pending_requests=args.max_pending_requests,
+        grace_period=args.grace_period,
     )
 
 
@@ -156,6 +165,32 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:
         choices=("latest", "all"),
         default="latest",
         help="serve only the newest version of each model (default) or every version",
+    )
+    parser.add_argument(
+        "--enable-batching",
+        action="store_true",
+        help="merge concurrent requests to a signature into batches, as tensorflow_model_server "
+        "--enable_batching (REST and gRPC alike)",
+    )
+    parser.add_argument(
+        "--batching-parameters-file",
+        default=None,
+        metavar="FILE",
+        help="TF Serving's batching parameters (text BatchingParameters, e.g. the "
+        "batching.config `serving.write_model_config` writes); needs --enable-batching",
+    )
+    parser.add_argument(
+        "--max-pending-requests",
+        type=positive_int("max_pending_requests"),
+        default=DEFAULT_MAX_PENDING_REQUESTS,
+        help="requests handled at once per front end; more get 503 (gRPC: RESOURCE_EXHAUSTED)",
+    )
+    parser.add_argument(
+        "--grace-period",
+        type=positive_float("grace_period"),
+        default=DEFAULT_GRACE_PERIOD,
+        metavar="SECONDS",
+        help="on SIGTERM, how long requests in flight get to finish",
     )
     parser.set_defaults(handler=run_serve)
 
