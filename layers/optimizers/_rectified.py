@@ -1,9 +1,24 @@
-"""The learning-rate warmup and the variance rectification that TFA's RectifiedAdam and
-AdaBelief share."""
+"""What TFA's RectifiedAdam and AdaBelief share: their base class, the learning-rate warmup
+and the variance rectification."""
 
 from __future__ import annotations
 
+import keras
 from keras import ops
+
+from layers.optimizers._tfa_common import (
+    check_hyper_parameter,
+    check_learning_rate,
+    current_value,
+    deserialize_hyper_parameter,
+    serialize_hyper_parameter,
+)
+from layers.validation import (
+    check_bool,
+    check_non_negative_float,
+    check_non_negative_int,
+    check_unit_interval,
+)
 
 
 def warmup_then_linear_decay(learning_rate, step, total_steps, warmup_proportion, min_lr):
@@ -37,3 +52,84 @@ def rectification_term(rho_t, rho_inf):
     return ops.sqrt(
         (rho_t - 4.0) / (rho_inf - 4.0) * (rho_t - 2.0) / (rho_inf - 2.0) * rho_inf / rho_t
     )
+
+
+class RectifiedOptimizer(keras.optimizers.Optimizer):
+    """What TFA's `RectifiedAdam` and `AdaBelief` share: their common arguments and checks,
+    TFA's `weight_decay` added to the step direction (not Keras's decoupled decay), and the
+    optional warmup-then-decay of the learning rate (`total_steps > 0`).
+
+    Subclasses create their slots in `build` and write `update_step` with
+    `scheduled_learning_rate` and `with_weight_decay`.
+    """
+
+    def __init__(
+        self,
+        learning_rate,
+        beta_1: float,
+        beta_2: float,
+        epsilon: float,
+        weight_decay,
+        amsgrad: bool,
+        sma_threshold: float,
+        total_steps: int,
+        warmup_proportion: float,
+        min_lr: float,
+        name: str,
+        **kwargs,
+    ):
+        check_learning_rate(learning_rate)
+        check_unit_interval("beta_1", beta_1, include_low=True, include_high=False)
+        check_unit_interval("beta_2", beta_2, include_low=True, include_high=False)
+        check_non_negative_float("epsilon", epsilon)
+        weight_decay = deserialize_hyper_parameter(weight_decay)
+        check_hyper_parameter("weight_decay", weight_decay)
+        check_bool("amsgrad", amsgrad)
+        check_non_negative_float("sma_threshold", sma_threshold)
+        check_non_negative_int("total_steps", total_steps)
+        check_unit_interval(
+            "warmup_proportion", warmup_proportion, include_low=True, include_high=True
+        )
+        check_non_negative_float("min_lr", min_lr)
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        self.weight_decay = weight_decay
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.amsgrad = amsgrad
+        self.sma_threshold = sma_threshold
+        self.total_steps = total_steps
+        self.warmup_proportion = warmup_proportion
+        self.min_lr = min_lr
+
+    def _apply_weight_decay(self, variables):
+        """TFA's `weight_decay` is part of the step (`with_weight_decay`), not Keras's."""
+
+    def scheduled_learning_rate(self, learning_rate, step):
+        """The learning rate at `step` (from 1), after TFA's warmup and decay if enabled."""
+        if self.total_steps <= 0:
+            return learning_rate
+        return warmup_then_linear_decay(
+            learning_rate, step, self.total_steps, self.warmup_proportion, self.min_lr
+        )
+
+    def with_weight_decay(self, direction, variable):
+        """The step direction plus `weight_decay * variable` (when the decay is not zero)."""
+        if isinstance(self.weight_decay, int | float) and self.weight_decay == 0:
+            return direction
+        decay = current_value(self.weight_decay, self.iterations, variable.dtype)
+        return direction + decay * variable
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "weight_decay": serialize_hyper_parameter(self.weight_decay),
+            "amsgrad": self.amsgrad,
+            "sma_threshold": self.sma_threshold,
+            "total_steps": self.total_steps,
+            "warmup_proportion": self.warmup_proportion,
+            "min_lr": self.min_lr,
+        }

@@ -6,29 +6,16 @@ import keras
 from keras import ops
 
 from layers.optimizers._rectified import (
+    RectifiedOptimizer,
     rectification_term,
     simple_moving_average_length,
-    warmup_then_linear_decay,
 )
-from layers.optimizers._tfa_common import (
-    check_hyper_parameter,
-    check_learning_rate,
-    current_value,
-    densify,
-    deserialize_hyper_parameter,
-    serialize_hyper_parameter,
-    where_touched,
-)
-from layers.validation import (
-    check_bool,
-    check_non_negative_float,
-    check_non_negative_int,
-    check_unit_interval,
-)
+from layers.optimizers._tfa_common import densify, where_touched
+from layers.validation import check_bool
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
-class AdaBelief(keras.optimizers.Optimizer):
+class AdaBelief(RectifiedOptimizer):
     """AdaBelief, with TensorFlow Addons' arguments, defaults and numbers
     (`tfa.optimizers.AdaBelief`).
 
@@ -90,31 +77,22 @@ class AdaBelief(keras.optimizers.Optimizer):
         name: str = "AdaBelief",
         **kwargs,
     ):
-        check_learning_rate(learning_rate)
-        check_unit_interval("beta_1", beta_1, include_low=True, include_high=False)
-        check_unit_interval("beta_2", beta_2, include_low=True, include_high=False)
-        check_non_negative_float("epsilon", epsilon)
-        weight_decay = deserialize_hyper_parameter(weight_decay)
-        check_hyper_parameter("weight_decay", weight_decay)
-        check_bool("amsgrad", amsgrad)
         check_bool("rectify", rectify)
-        check_non_negative_float("sma_threshold", sma_threshold)
-        check_non_negative_int("total_steps", total_steps)
-        check_unit_interval(
-            "warmup_proportion", warmup_proportion, include_low=True, include_high=True
+        super().__init__(
+            learning_rate=learning_rate,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            sma_threshold=sma_threshold,
+            total_steps=total_steps,
+            warmup_proportion=warmup_proportion,
+            min_lr=min_lr,
+            name=name,
+            **kwargs,
         )
-        check_non_negative_float("min_lr", min_lr)
-        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
-        self.weight_decay = weight_decay
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.amsgrad = amsgrad
         self.rectify = rectify
-        self.sma_threshold = sma_threshold
-        self.total_steps = total_steps
-        self.warmup_proportion = warmup_proportion
-        self.min_lr = min_lr
 
     def build(self, var_list):
         if self.built:
@@ -124,20 +102,13 @@ class AdaBelief(keras.optimizers.Optimizer):
         if self.amsgrad:
             self._belief_maxima = self.add_optimizer_variables(var_list, "vhat")
 
-    def _apply_weight_decay(self, variables):
-        """TFA's `weight_decay` is part of the step (see `update_step`), not Keras's."""
-
     def update_step(self, gradient, variable, learning_rate):
         grad, touched = densify(gradient, variable)
         dtype = variable.dtype
         step = ops.cast(self.iterations + 1, dtype)
         beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
         epsilon = ops.cast(self.epsilon, dtype)
-        lr = ops.cast(learning_rate, dtype)
-        if self.total_steps > 0:
-            lr = warmup_then_linear_decay(
-                lr, step, self.total_steps, self.warmup_proportion, self.min_lr
-            )
+        lr = self.scheduled_learning_rate(ops.cast(learning_rate, dtype), step)
         index = self._get_variable_index(variable)
         m, s = self._momentums[index], self._beliefs[index]
         new_m = beta_1 * m + (1.0 - beta_1) * grad
@@ -163,23 +134,8 @@ class AdaBelief(keras.optimizers.Optimizer):
             )
         else:
             direction = adaptive
-        if not (isinstance(self.weight_decay, int | float) and self.weight_decay == 0):
-            direction = (
-                direction + current_value(self.weight_decay, self.iterations, dtype) * variable
-            )
+        direction = self.with_weight_decay(direction, variable)
         self.assign(variable, where_touched(touched, variable - lr * direction, variable))
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "beta_1": self.beta_1,
-            "beta_2": self.beta_2,
-            "epsilon": self.epsilon,
-            "weight_decay": serialize_hyper_parameter(self.weight_decay),
-            "amsgrad": self.amsgrad,
-            "rectify": self.rectify,
-            "sma_threshold": self.sma_threshold,
-            "total_steps": self.total_steps,
-            "warmup_proportion": self.warmup_proportion,
-            "min_lr": self.min_lr,
-        }
+        return {**super().get_config(), "rectify": self.rectify}

@@ -86,6 +86,7 @@ BASES = {
     "CorrelationBase",
     "GraphLayer",
     "OptimizerWrapper",
+    "RectifiedOptimizer",
 }
 
 
