@@ -1,9 +1,9 @@
 """`from layers import addons as tfa` reaches TensorFlow Addons' API under TFA's names.
 
 `tests/fixtures/tfa/public_api.json` lists every public name of TFA 0.23's user-facing modules,
-written by TFA itself (`tests/fixtures/tfa/make_tfa_fixtures.py`). Each of those names
-must be reachable under its TFA module, or be listed in `DELIBERATELY_ABSENT` with the reason
-(TFA-internal plumbing only).
+written by TFA itself (`tests/fixtures/tfa/make_tfa_fixtures.py`). Each of those names must be
+reachable under its TFA module, or be listed in `layers.addons.migration.ABSENT` with the
+reason (TFA-internal plumbing only); the migration guide made from them must be current.
 """
 
 import json
@@ -12,22 +12,12 @@ import pathlib
 import pytest
 
 from layers import addons as tfa
+from layers.addons.migration import ABSENT, DIFFERENCES, GUIDE, guide
 
 API = json.loads((pathlib.Path(__file__).parents[1] / "fixtures/tfa/public_api.json").read_text())
 
 # Every TFA module: every name has a home in `layers.addons`.
 MODULES = [module for module in API if module != "tensorflow_addons"]
-
-DELIBERATELY_ABSENT = {
-    ("optimizers", "KerasLegacyOptimizer"): (
-        "TFA's alias of Keras 2's `tf.keras.optimizers.legacy.Optimizer`, the base its "
-        "optimizers had to extend; Keras 3 has no legacy optimizers"
-    ),
-    ("text", "CrfDecodeForwardRnnCell"): (
-        "the RNN cell inside TFA's `crf_decode_forward`, a `tf.keras` implementation detail; "
-        "`crf_decode_forward` itself is here"
-    ),
-}
 
 
 def expected_names() -> list[tuple[str, str]]:
@@ -42,7 +32,7 @@ def test_the_fixture_is_tfa_0_23s_api():
 
 @pytest.mark.parametrize("module,name", expected_names())
 def test_tfa_name_is_reachable(module, name):
-    if (module, name) in DELIBERATELY_ABSENT:
+    if (module, name) in ABSENT:
         assert not hasattr(getattr(tfa, module), name)
         return
     value = getattr(getattr(tfa, module), name, None)
@@ -52,5 +42,15 @@ def test_tfa_name_is_reachable(module, name):
 
 
 def test_absent_names_are_tfa_names():
-    for module, name in DELIBERATELY_ABSENT:
+    for module, name in ABSENT:
         assert name in API[module]
+
+
+def test_the_migration_guide_is_current():
+    # `python -m layers.addons.migration` rewrites it.
+    assert GUIDE.read_text() == guide()
+
+
+def test_every_noted_difference_is_a_reachable_tfa_name():
+    for module, name in DIFFERENCES:
+        assert name in API[module] and (module, name) not in ABSENT, (module, name)
