@@ -136,9 +136,14 @@ class Sampler(metaclass=abc.ABCMeta):
         """Returns `(finished, next_inputs, next_state)`."""
 
     @property
-    @abc.abstractmethod
     def batch_size(self):
-        """The batch size, a scalar int32 tensor; known after `initialize`."""
+        """The batch size, a scalar int32 tensor; known after `initialize` (which sets
+        `self._batch_size`)."""
+        if getattr(self, "_batch_size", None) is None:
+            raise ValueError(
+                f"{type(self).__name__}.batch_size is known only after `initialize` is called."
+            )
+        return self._batch_size
 
     @property
     @abc.abstractmethod
@@ -156,13 +161,6 @@ class Sampler(metaclass=abc.ABCMeta):
     @classmethod
     def from_config(cls, config: dict):
         return cls(**config)
-
-    def _initialized_batch_size(self):
-        if getattr(self, "_batch_size", None) is None:
-            raise ValueError(
-                f"{type(self).__name__}.batch_size is known only after `initialize` is called."
-            )
-        return self._batch_size
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -203,10 +201,6 @@ class CustomSampler(Sampler):
         self._batch_size = None
         self._sample_ids_shape = tf.TensorShape(sample_ids_shape or [])
         self._sample_ids_dtype = tf.as_dtype(sample_ids_dtype or tf.int32)
-
-    @property
-    def batch_size(self):
-        return self._initialized_batch_size()
 
     @property
     def sample_ids_shape(self):
@@ -268,10 +262,6 @@ class TrainingSampler(Sampler):
     def __init__(self, time_major: bool = False):
         self.time_major = check_bool("time_major", time_major)
         self._batch_size = None
-
-    @property
-    def batch_size(self):
-        return self._initialized_batch_size()
 
     @property
     def sample_ids_shape(self):
@@ -579,10 +569,6 @@ class GreedyEmbeddingSampler(Sampler):
         self._batch_size = None
 
     @property
-    def batch_size(self):
-        return self._initialized_batch_size()
-
-    @property
     def sample_ids_shape(self):
         return tf.TensorShape([])
 
@@ -761,10 +747,6 @@ class InferenceSampler(Sampler):
         self.end_fn = _check_callable("end_fn", end_fn, allow_none=False)
         self.next_inputs_fn = _check_callable("next_inputs_fn", next_inputs_fn)
         self._batch_size = None
-
-    @property
-    def batch_size(self):
-        return self._initialized_batch_size()
 
     @property
     def sample_ids_shape(self):
