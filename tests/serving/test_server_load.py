@@ -318,11 +318,16 @@ def test_sigterm_lets_rest_and_grpc_requests_in_flight_complete(tmp_path):
                 "4 gRPC requests are held",
             )
             server.process.send_signal(signal.SIGTERM)
+            batch_sizes = []
             for x, future in held:
                 outputs = outputs_of(future.result(timeout=120))
                 np.testing.assert_array_equal(outputs["y"], expected_y(x))
-                # REST and gRPC requests ran as one batch of 8 when the drain released it.
-                assert outputs["batch"].tolist() == [8]
+                batch_sizes.append(int(outputs["batch"][0]))
+        # The drain ran every held request. A request the front end has admitted may reach the
+        # batcher just after the drain released the batch, so the 8 can run as more than one
+        # batch: each batch of size b is seen by exactly b requests.
+        for size in set(batch_sizes):
+            assert batch_sizes.count(size) % size == 0, batch_sizes
         assert server.process.wait(60) == 0
         with pytest.raises(ConnectionRefusedError):
             get_status(server.url)
