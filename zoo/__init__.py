@@ -17,7 +17,16 @@ from zoo.tensorflow_logs import import_tensorflow_quietly
 
 import_tensorflow_quietly()
 
-from zoo import basic, graph, text, uncertainty, vision  # noqa: E402  (after the quiet import)
+from zoo import (  # noqa: E402  (after the quiet import)
+    basic,
+    continual,
+    explain,
+    graph,
+    meta,
+    text,
+    uncertainty,
+    vision,
+)
 from zoo.huggingface import from_huggingface  # noqa: E402
 from zoo.registry import (  # noqa: E402
     UnknownModelError,
@@ -31,11 +40,14 @@ from zoo.registry import (  # noqa: E402
 __all__ = [
     "UnknownModelError",
     "basic",
+    "continual",
     "create",
+    "explain",
     "from_huggingface",
     "get_spec",
     "graph",
     "list_models",
+    "meta",
     "register",
     "text",
     "uncertainty",

@@ -1,0 +1,1 @@
+"""Continual learning: task streams, replay, progressive networks and the forgetting metrics."""

@@ -1,0 +1,1 @@
+"""Interpretability: Grad-CAM, integrated gradients, SHAP and counterfactual explanations."""

@@ -1,0 +1,1 @@
+"""Meta-learning: few-shot episodes, MAML, Reptile and Prototypical Networks."""
