@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import keras
 import tensorflow as tf
 
@@ -84,6 +86,18 @@ class CRF(keras.layers.Layer):
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.bias_regularizer = keras.regularizers.get(bias_regularizer)
         self.supports_masking = True
+        # What the last call of each thread (each replica) returned: `last_outputs()`.
+        self._last_call = threading.local()
+
+    def last_outputs(self):
+        """The outputs of this thread's last call (`None` before any): the CRF's training hook.
+
+        A model whose output is the decoded tags finds here, in `compute_loss`, the potentials,
+        lengths and transitions of the call that produced its `y_pred` (compare
+        `last_outputs()[0] is y_pred`), and trains without running the model a second time.
+        Under a distribution strategy each replica runs in its own thread and sees its own call.
+        """
+        return getattr(self._last_call, "value", None)
 
     @property
     def input_dtype(self):
@@ -143,7 +157,9 @@ class CRF(keras.layers.Layer):
             sequence_length = tf.reduce_sum(tf.cast(mask, tf.int64), axis=1)
         chain_kernel = tf.convert_to_tensor(self.chain_kernel)
         decoded_sequence, _ = crf_decode(potentials, chain_kernel, sequence_length)
-        return [decoded_sequence, potentials, sequence_length, chain_kernel]
+        outputs = [decoded_sequence, potentials, sequence_length, chain_kernel]
+        self._last_call.value = tuple(outputs)
+        return outputs
 
     def _add_boundary_scores(self, potentials, mask):
         """Adds the start scores at each sequence's first step and the end scores at its last."""

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import keras
 import tensorflow as tf
 
@@ -92,8 +90,6 @@ class CRFModelWrapper(keras.Model):
         self.use_boundary = use_boundary
         self.use_kernel = use_kernel
         self.crf_loss_tracker = keras.metrics.Mean(name="crf_loss")
-        # What the last call of each thread (each replica) returned, for `compute_loss`.
-        self._last_call = threading.local()
 
     def call(self, inputs, training=None, mask=None, return_crf_internal=False):
         if mask is None:
@@ -102,7 +98,6 @@ class CRFModelWrapper(keras.Model):
             features = self.base_model(inputs, training=training, mask=mask)
         decoded_sequence, potentials, sequence_length, chain_kernel = self.crf_layer(features)
         internals = (potentials, sequence_length, chain_kernel)
-        self._last_call.value = (decoded_sequence, internals)
         if return_crf_internal:
             return internals, decoded_sequence
         return decoded_sequence
@@ -121,13 +116,13 @@ class CRFModelWrapper(keras.Model):
                 "CRFModelWrapper trains on the true tags: pass `y` ([batch_size, max_seq_len] "
                 "integer tags) to `fit`/`evaluate`. Received: y=None"
             )
-        last = getattr(self._last_call, "value", None)
+        last = self.crf_layer.last_outputs()
         if last is None:
             raise ValueError(
                 "`compute_loss` needs the CRF's potentials of the call that produced `y_pred`: "
                 "call the model first. Received: no call"
             )
-        _, (potentials, sequence_length, kernel) = last
+        _, potentials, sequence_length, kernel = last
         crf_loss = self.compute_crf_loss(potentials, sequence_length, kernel, y, sample_weight)
         self.crf_loss_tracker.update_state(crf_loss)
         replicas = tf.distribute.get_strategy().num_replicas_in_sync

@@ -97,15 +97,18 @@ def tagging_head(
 class CRFTrainingMixin:
     """Training of a tagging `zoo.models.Task` whose `head` is `"crf"` (put it first in the bases).
 
-    Such a task outputs decoded tags, so its loss comes from elsewhere: `compute_loss` runs the
-    model up to the CRF's potentials (a second, gradient-carrying pass; the first one gave the
-    decoded tags to the metrics) and returns the mean negative log-likelihood of the gold tag
-    sequences, `-crf_log_likelihood(potentials, tags, lengths, transitions)`, plus the layers'
-    own losses. The model compiles without a Keras loss (`loss` must be `"auto"` or `None`) and
-    with token accuracy as a weighted metric; padding stays out of both (the lengths for the
-    loss, the decoded tags' mask for the accuracy). A per-token `sample_weight` (the padding
-    mask, as the softmax head takes) weights each sequence by its largest token weight; a
-    `(batch,)` one weights the sequences. A task with `head="softmax"` is untouched.
+    Such a task outputs decoded tags, so its loss comes from elsewhere: `compute_loss` takes
+    the CRF's potentials, lengths and transitions from the call that produced `y_pred`
+    (`CRF.last_outputs`: one forward pass per step) and returns the mean negative
+    log-likelihood of the gold tag sequences,
+    `-crf_log_likelihood(potentials, tags, lengths, transitions)`, plus the layers' own losses.
+    Called with a `y_pred` the model did not just produce, it runs the model up to the
+    potentials itself. The model compiles without a Keras loss (`loss` must be `"auto"` or
+    `None`) and with token accuracy as a weighted metric; padding stays out of both (the
+    lengths for the loss, the decoded tags' mask for the accuracy). A per-token
+    `sample_weight` (the padding mask, as the softmax head takes) weights each sequence by its
+    largest token weight; a `(batch,)` one weights the sequences. A task with
+    `head="softmax"` is untouched.
 
     The task calls `init_crf_training()` at the end of its `__init__`.
     """
@@ -140,8 +143,13 @@ class CRFTrainingMixin:
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         if getattr(self, "head", "softmax") != "crf":
             return super().compute_loss(x, y, y_pred, sample_weight, training=training)
-        potentials, lengths = self._crf_scores(x, training=training)
-        transitions = self.get_layer(CRF_LAYER_NAME).chain_kernel
+        crf = self.get_layer(CRF_LAYER_NAME)
+        last = crf.last_outputs()
+        if last is not None and last[0] is y_pred:  # the call that produced y_pred
+            _, potentials, lengths, transitions = last
+        else:
+            potentials, lengths = self._crf_scores(x, training=training)
+            transitions = crf.chain_kernel
         log_likelihood, _ = crf_log_likelihood(
             potentials, ops.cast(y, "int32"), lengths, transitions
         )

@@ -185,6 +185,9 @@ def test_crf_loss_is_the_negative_log_likelihood_of_the_gold_tags():
         return float(value)
 
     assert loss() == pytest.approx(np.mean(nll), rel=1e-5)
+    # With the y_pred of the call just made, the loss reads that call's potentials.
+    y_pred = tagger(inputs, training=False)
+    assert float(tagger.compute_loss(inputs, tags, y_pred)) == pytest.approx(np.mean(nll), rel=1e-5)
     # The padding mask as a per-token weight changes nothing; per-sequence weights weight.
     assert loss(inputs["padding_mask"]) == pytest.approx(np.mean(nll), rel=1e-5)
     assert loss(np.array([0.0, 1.0])) == pytest.approx(nll[1], rel=1e-5)
@@ -195,6 +198,24 @@ def test_crf_loss_is_the_negative_log_likelihood_of_the_gold_tags():
     assert first["loss"] == pytest.approx(nll[0], rel=1e-5)
     decoded = np.asarray(tagger(inputs))
     assert first["accuracy"] == pytest.approx(np.mean(decoded[0] == tags[0]))
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_crf_training_runs_the_model_once_per_step(jit_compile):
+    tagger = crf_tagger()
+    second_passes = []
+    up_to_potentials = tagger._crf_scores.call
+
+    def counted(*args, **kwargs):
+        second_passes.append(1)
+        return up_to_potentials(*args, **kwargs)
+
+    tagger._crf_scores.call = counted
+    inputs = token_inputs(tagger, 4)
+    tagger.compile(optimizer="adam", jit_compile=jit_compile)
+    history = tagger.fit(inputs, random_tags(tagger, inputs), epochs=3, verbose=0).history
+    assert history["loss"][-1] < history["loss"][0]
+    assert second_passes == []  # compute_loss took the potentials of the training call
 
 
 @pytest.mark.heavy
