@@ -2,34 +2,12 @@
 
 from __future__ import annotations
 
-import types
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 from layers.callbacks.batches import check_batch_size, iterate_batches
-
-
-def _per_example_loss_fn(model: keras.Model, loss):
-    """A function `(y_true, y_pred) -> per-example losses` from `loss` or the compiled loss."""
-    loss = model.loss if loss is None else loss
-    if loss is None:
-        raise ValueError(
-            "The model has no compiled loss; pass `loss`, the per-example negative "
-            "log-likelihood, e.g. loss='sparse_categorical_crossentropy'. Received: loss=None"
-        )
-    if isinstance(loss, str):
-        return keras.losses.get(loss)
-    if isinstance(loss, keras.losses.Loss):
-        # `Loss.call` is the unreduced per-example value.
-        return loss.call
-    if callable(loss):
-        return loss
-    raise ValueError(
-        "`loss` must be a single Keras loss (a name, a function or a `keras.losses.Loss`); "
-        f"for a model with several outputs pass one explicitly. Received: loss={loss!r}"
-    )
+from layers.callbacks.loss_terms import LossTermCallback, per_example_loss_fn
 
 
 def diagonal_fisher(model: keras.Model, data, loss=None, batch_size: int = 32) -> list[np.ndarray]:
@@ -50,7 +28,7 @@ def diagonal_fisher(model: keras.Model, data, loss=None, batch_size: int = 32) -
         One float32 array per entry of `model.trainable_variables`.
     """
     check_batch_size(batch_size)
-    per_example_loss = _per_example_loss_fn(model, loss)
+    per_example_loss = per_example_loss_fn(model, loss)
     variables = model.trainable_variables
     strategy = tf.distribute.get_strategy()
 
@@ -79,7 +57,7 @@ def diagonal_fisher(model: keras.Model, data, loss=None, batch_size: int = 32) -
     return [(t / count).astype(np.float32) for t in totals]
 
 
-class EWC(keras.callbacks.Callback):
+class EWC(LossTermCallback):
     """Elastic weight consolidation: keeps weights important to earlier tasks close to them.
 
     After training on a task, `add_task(model, data)` stores the current weights `theta*` and
@@ -89,7 +67,8 @@ class EWC(keras.callbacks.Callback):
         ewc_lambda / 2 * sum over stored tasks t and weights i of F_t,i * (theta_i - theta*_t,i)^2
 
     without any change to the model's class: for the duration of `fit`, the callback wraps the
-    model's `compute_loss` on the instance and puts it back in `on_train_end`. Consolidating
+    model's `compute_loss` on the instance and puts it back in `on_train_end`
+    (`layers.callbacks.loss_terms.LossTermCallback`). Consolidating
     several tasks accumulates their penalties. The reported training loss includes the penalty;
     validation losses do not.
 
@@ -125,7 +104,6 @@ class EWC(keras.callbacks.Callback):
         # One (fisher, anchor) pair of per-variable float32 arrays per consolidated task.
         self.tasks: list[tuple[list[np.ndarray], list[np.ndarray]]] = []
         self._penalty_variables = None
-        self._own_compute_loss = None
 
     @classmethod
     def consolidate(
@@ -204,32 +182,16 @@ class EWC(keras.callbacks.Callback):
                 for arrays in self._flat_tasks()
             ]
         self._penalty_variables = task_variables
-        original = model.compute_loss
-        self._own_compute_loss = model.__dict__.get("compute_loss")
-        ewc = self
+        self.add_loss_term()
 
-        def compute_loss(self, *args, **kwargs):
-            loss = original(*args, **kwargs)
-            if not kwargs.get("training", True) or loss is None:
-                return loss
-            penalty = ewc._penalty(_variables(self), task_variables)
-            # Keras sums the replicas' gradients, so each replica adds its share, as it does for
-            # regularisation losses.
-            replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            return loss + tf.cast(penalty / replicas, loss.dtype)
-
-        model.compute_loss = types.MethodType(compute_loss, model)
-        # A train function traced by an earlier fit would not see the wrapper.
-        model.make_train_function(force=True)
+    def loss_term(self, model, x, y, y_pred, sample_weight):
+        penalty = self._penalty(_variables(model), self._penalty_variables)
+        # Keras sums the replicas' gradients, so each replica adds its share, as it does for
+        # regularisation losses.
+        return penalty / tf.distribute.get_strategy().num_replicas_in_sync
 
     def on_train_end(self, logs=None):
-        if self._penalty_variables is None:
-            return
-        if self._own_compute_loss is None:
-            del self.model.compute_loss
-        else:
-            self.model.compute_loss = self._own_compute_loss
-        self.model.make_train_function(force=True)
+        self.remove_loss_term()
         self._penalty_variables = None
 
 

@@ -85,6 +85,7 @@ BASES = {
     "BayesianLayer",
     "CorrelationBase",
     "GraphLayer",
+    "LossTermCallback",
     "OptimizerWrapper",
     "RectifiedOptimizer",
 }
