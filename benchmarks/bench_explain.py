@@ -58,7 +58,11 @@ from zoo.explain import (  # noqa: E402
 )
 from zoo.explain.counterfactual_inputs import feature_bounds  # noqa: E402
 from zoo.explain.counterfactual_metrics import median_absolute_deviation  # noqa: E402
-from zoo.explain.synthetic import quadrant_images  # noqa: E402
+from zoo.explain.synthetic import (  # noqa: E402
+    quadrant_classifier,
+    quadrant_images,
+    top_right_share,
+)
 
 ARTIFACT = os.path.join("artifacts", "bench_explain.md")
 IG_METHODS = ("gauss_legendre", "riemann_trapezoid")
@@ -120,44 +124,20 @@ def ig_completeness(model, x, y, steps_list) -> tuple[str, float]:
 # 2. Grad-CAM localisation -----------------------------------------------------------------------
 
 
-def quadrant_cnn() -> keras.Model:
-    model = keras.Sequential(
-        [
-            keras.Input((16, 16, 1)),
-            keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
-            keras.layers.MaxPooling2D(),
-            keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
-            keras.layers.GlobalAveragePooling2D(),
-            keras.layers.Dense(2),
-        ]
-    )
-    model.compile(
-        keras.optimizers.Adam(1e-2),
-        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    return model
-
-
-def quadrant_share(maps: np.ndarray) -> float:
-    """Mean share of each map's mass in the top-right quadrant."""
-    return float(np.mean(maps[:, :8, 8:].sum((1, 2)) / maps.sum((1, 2))))
-
-
 def localisation(seed: int) -> tuple[float, float, float]:
     """(test accuracy, Grad-CAM share, Grad-CAM++ share) of one seed."""
     keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
     x, y = quadrant_images(QUADRANT_TRAIN, rng)
-    model = quadrant_cnn()
+    model = quadrant_classifier()
     model.fit(x, y, epochs=QUADRANT_EPOCHS, batch_size=32, verbose=0)
     x_test, y_test = quadrant_images(QUADRANT_TEST, rng)
     accuracy = model.evaluate(x_test, y_test, verbose=0)[1]
     squares = x_test[y_test == 1]
     return (
         accuracy,
-        quadrant_share(grad_cam(model, squares, class_index=1)),
-        quadrant_share(grad_cam_plus_plus(model, squares, class_index=1)),
+        top_right_share(grad_cam(model, squares, class_index=1)),
+        top_right_share(grad_cam_plus_plus(model, squares, class_index=1)),
     )
 
 

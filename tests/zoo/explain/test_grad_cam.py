@@ -8,7 +8,7 @@ import pytest
 import zoo
 from zoo.explain import grad_cam, grad_cam_plus_plus
 from zoo.explain.grad_cam import class_activation_map
-from zoo.explain.synthetic import quadrant_images
+from zoo.explain.synthetic import quadrant_classifier, quadrant_images, top_right_share
 
 KERNEL = np.array([1.0, -2.0], "float32").reshape(1, 1, 1, 2)
 DENSE = np.array([[2.0, -1.0], [1.0, 3.0]], "float32")
@@ -71,29 +71,14 @@ def test_grad_cam_finds_the_quadrant_the_label_depends_on():
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     x, y = quadrant_images(800, rng)
-    model = keras.Sequential(
-        [
-            keras.Input((16, 16, 1)),
-            keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
-            keras.layers.MaxPooling2D(),
-            keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="last_conv"),
-            keras.layers.GlobalAveragePooling2D(),
-            keras.layers.Dense(2),
-        ]
-    )
-    model.compile(
-        keras.optimizers.Adam(1e-2),
-        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
+    model = quadrant_classifier()
     model.fit(x, y, epochs=8, batch_size=32, verbose=0)
     x_test, y_test = quadrant_images(200, rng)
     assert model.evaluate(x_test, y_test, verbose=0)[1] > 0.9
     squares = x_test[y_test == 1]
     maps, layer, _ = class_activation_map(model, squares, class_index=1)
     assert layer == "last_conv"
-    share = maps[:, :8, 8:].sum(axis=(1, 2)) / maps.sum(axis=(1, 2))
-    assert np.mean(share) > 0.6  # a quarter of the image, where chance would put 0.25
+    assert top_right_share(maps) > 0.6  # a quarter of the image, where chance would put 0.25
 
 
 def tiny(name: str, **overrides) -> keras.Model:
