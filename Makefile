@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test test-slow bench bench-rl bench-tfmot bench-hub bench-graph bench-tfa bench-addons lint format clean
+.PHONY: demo test test-slow bench bench-rl bench-meta bench-tfmot bench-hub bench-graph bench-tfa bench-addons lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,27 @@ $(SB3_VENV)/bin/python:
 
 bench-rl: $(VENV)/.installed-all,test $(SB3_VENV)/bin/python
 	SB3_PYTHON=$(SB3_VENV)/bin/python RL_SEEDS=0,1,2 $(BIN)/python -m benchmarks.bench_rl
+
+# The meta-learning comparison runs learn2learn (PyTorch) from its own environment: never a
+# dependency. learn2learn 0.2.0 is an sdist whose C files were made by a Cython older than
+# Python 3.11, so they are regenerated before the build; its package `__init__` needs
+# torchvision and gym, which benchmarks/meta_peer.py does not import (it loads the two modules
+# it uses), so neither is installed (PyPI's torchvision does not load with the CPU torch wheel).
+L2L_VENV ?= .venv-l2l
+L2L_SRC ?= /tmp/learn2learn-src
+$(L2L_VENV)/bin/python:
+	$(PYTHON) -m venv $(L2L_VENV)
+	$(L2L_VENV)/bin/python -m pip install --quiet torch==2.13.0 numpy scipy cython setuptools wheel
+	rm -rf $(L2L_SRC) && mkdir -p $(L2L_SRC)
+	$(L2L_VENV)/bin/python -m pip download --quiet --no-deps --no-binary :all: \
+		learn2learn==0.2.0 -d $(L2L_SRC)
+	tar xzf $(L2L_SRC)/learn2learn-0.2.0.tar.gz -C $(L2L_SRC)
+	cd $(L2L_SRC)/learn2learn-0.2.0 && $(abspath $(L2L_VENV))/bin/cython -3 learn2learn/data/*.pyx
+	$(L2L_VENV)/bin/python -m pip install --quiet --no-build-isolation --no-deps \
+		$(L2L_SRC)/learn2learn-0.2.0
+
+bench-meta: $(VENV)/.installed-all,test $(L2L_VENV)/bin/python
+	L2L_PYTHON=$(L2L_VENV)/bin/python $(BIN)/python -m benchmarks.bench_meta
 
 # The graph comparison runs PyTorch Geometric from its own environment: never a dependency.
 # NeighborLoader samples with pyg-lib or torch-sparse; pyg-lib has no wheels on PyPI, so

@@ -75,3 +75,53 @@ def fit_to_input(images: np.ndarray, input_shape) -> np.ndarray:
             f"model's input shape. Received: input_shape={input_shape}"
         )
     return images.reshape((len(images), *input_shape))
+
+
+def arrays_from_dataset(dataset, argument: str = "x") -> tuple[np.ndarray, np.ndarray]:
+    """Reads a `tf.data.Dataset` of `(inputs, labels)` pairs into two NumPy arrays.
+
+    For the tools that need all the examples at once (task streams, few-shot episodes): the
+    dataset is read once, into memory. Elements may be single examples or batches (as
+    `tfrecords.read(..., label=...)` yields with a batch size).
+
+    Args:
+        dataset: a dataset of `(inputs, labels)` pairs of dense tensors.
+        argument: the caller's name for the dataset, used in error messages. Defaults to `"x"`.
+
+    Returns:
+        `(inputs, labels)`, stacked along a first example axis.
+
+    Raises:
+        ValueError: the elements are not `(inputs, labels)` pairs of dense tensors, or the
+            dataset is empty.
+
+    Example:
+
+    ```python
+    x, y = arrays_from_dataset(tfrecords.read("data/train-*.tfrecord", label="label"))
+    ```
+    """
+    import tensorflow as tf
+
+    spec = dataset.element_spec
+    if not (
+        isinstance(spec, tuple)
+        and len(spec) == 2
+        and all(isinstance(part, tf.TensorSpec) for part in spec)
+    ):
+        raise ValueError(
+            f"A dataset given as `{argument}` must yield (inputs, labels) pairs of dense tensors, "
+            "as `tfrecords.read(files, label='label')` does with one input feature. "
+            f"Received: {argument} with element_spec={spec}"
+        )
+    if spec[1].shape.rank and spec[1].shape[0] is None:  # batched
+        dataset = dataset.unbatch()
+    inputs, labels = [], []
+    for example, label in dataset.as_numpy_iterator():
+        inputs.append(example)
+        labels.append(label)
+    if not inputs:
+        raise ValueError(
+            f"The dataset given as `{argument}` yielded no examples. Received: an empty dataset"
+        )
+    return np.stack(inputs), np.stack(labels)

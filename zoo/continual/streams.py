@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from layers.validation import check_bool, check_choice, check_non_negative_int, check_positive_int
+from zoo.datasets import arrays_from_dataset
 
 SETTINGS = ("class_incremental", "task_incremental")
 
@@ -152,7 +153,7 @@ def labelled_arrays(x, y=None) -> tuple[np.ndarray, np.ndarray]:
                 "With a tf.data.Dataset of (inputs, labels) pass no `y`. "
                 f"Received: y of type {type(y).__name__}"
             )
-        x, y = _read_dataset(x)
+        x, y = arrays_from_dataset(x)
     elif y is None:
         raise ValueError("`y` is required with array inputs. Received: y=None")
     x, y = np.asarray(x), np.asarray(y)
@@ -164,30 +165,6 @@ def labelled_arrays(x, y=None) -> tuple[np.ndarray, np.ndarray]:
     if len(x) == 0:
         raise ValueError(f"The data has no examples. Received: x.shape={x.shape}")
     return x, y
-
-
-def _read_dataset(dataset: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
-    spec = dataset.element_spec
-    if not (isinstance(spec, tuple) and len(spec) == 2 and all(map(_is_dense, spec))):
-        raise ValueError(
-            "The data set must yield (inputs, labels) pairs of dense tensors, as "
-            "`tfrecords.read(..., label=...)` does with one input feature. "
-            f"Received: element_spec={spec}"
-        )
-    label_shape = spec[1].shape
-    if label_shape.rank and label_shape[0] is None:  # batched, as `tfrecords.read` with a size
-        dataset = dataset.unbatch()
-    inputs, labels = [], []
-    for features, label in dataset.as_numpy_iterator():
-        inputs.append(features)
-        labels.append(label)
-    if not inputs:
-        raise ValueError("The data set yielded no examples. Received: an empty tf.data.Dataset")
-    return np.stack(inputs), np.stack(labels)
-
-
-def _is_dense(spec) -> bool:
-    return isinstance(spec, tf.TensorSpec)
 
 
 def _integer_labels(y: np.ndarray) -> np.ndarray:
