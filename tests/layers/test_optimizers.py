@@ -238,7 +238,11 @@ def test_lookahead_under_mirrored_strategy_equals_one_device():
 
     def fit(model):
         model.compile(optimizer=Lookahead(keras.optimizers.Adam(0.02), sync_period=2), loss="mse")
-        model.fit(x, y, batch_size=len(x), epochs=5, verbose=0, shuffle=False)
+        # Five full-batch steps in one epoch: an epoch per step would start five (distributed)
+        # input iterators.
+        model.fit(
+            tf.data.Dataset.from_tensors((x, y)).repeat(5), epochs=1, verbose=0, shuffle=False
+        )
         return model.get_weights()
 
     single = fit(harness._regression_model())
