@@ -42,6 +42,11 @@ class DarkExperienceReplay(LossTermCallback):
     needs; one mechanism serves both. The reported training loss includes the replay terms;
     validation losses do not. Single device only (one replica).
 
+    Runs repeat exactly: every random choice (the reservoir slots, both replay batches) is a
+    stateless draw keyed by the memory's seed and its count of examples seen, and `fit`'s
+    shuffling follows `keras.utils.set_random_seed`; so the same seeds give bit-identical
+    memories and weights in any process (tested).
+
     The stream the memory samples from is every training example `fit` sees, counted again in
     each epoch. For models with one input tensor and one output tensor. It can be combined with
     `layers.callbacks.EWC` in the same `fit`.
