@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from layers.optimizers._tfa_common import (
@@ -14,6 +15,7 @@ from layers.optimizers._tfa_common import (
     where_touched,
 )
 from layers.validation import check_bool, check_non_negative_float, check_unit_interval
+from layers.xla import compiling_with_xla
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
@@ -121,6 +123,18 @@ class NovoGrad(keras.optimizers.Optimizer):
         if self.grad_averaging:
             step_scale = lr * ops.where(first_step, 1.0, 1.0 - beta_1)
         m = self._momentums[index]
+        if touched is None and self.weight_decay == 0 and not compiling_with_xla():
+            # One fused pass: m = beta_1 * m - rate * grad; variable += m.
+            tf.raw_ops.ResourceApplyKerasMomentum(
+                var=variable.handle,
+                accum=m.handle,
+                lr=ops.cast(step_scale * grad_scale, dtype),
+                grad=grad,
+                momentum=beta_1,
+                use_locking=False,
+                use_nesterov=False,
+            )
+            return
         if self.weight_decay > 0:
             direction = grad * grad_scale + ops.cast(self.weight_decay, dtype) * variable
             new_m = m * beta_1 - step_scale * direction
