@@ -1,16 +1,20 @@
-"""Few-shot classification: ProtoNets, MAML and Reptile against learn2learn on the same episodes.
+"""Few-shot classification: ProtoNets, MAML and Reptile against learn2learn, like for like.
 
 For each dataset (`digits_few_shot`: held-out digit classes, 8x8; `glyphs_few_shot`: unseen
 alphabets rendered from the DejaVu fonts, 28x28) and each of 5-way 1-shot and 5-shot, the
 training and the 600 test episodes are drawn once here (`EpisodeSampler`, seeds 0 and 1) and
 given to every method: ours (`PrototypicalNetwork`, `MAML`, `Reptile`, all on the Conv-4
-encoder) and learn2learn's MAML and ProtoNets (PyTorch, `benchmarks/meta_peer.py`, run from its
-own environment `L2L_PYTHON`, default `.venv-l2l/bin/python`, with the episodes as `.npz`).
-Reported: query accuracy with its 95% interval over the test episodes and meta-training
-episodes per second after a warm-up (ours/theirs). Training is short (a few hundred episodes)
-to keep the whole run near 15 minutes on 2 cores: the accuracies compare the implementations,
-they are not the papers' converged figures. A nearest-prototype classifier on raw pixels is
-the floor any learned encoder should clear.
+encoder) and learn2learn's MAML and ProtoNets (PyTorch, `benchmarks/meta_peer.py`, a worker
+process in its own environment `L2L_PYTHON`, default `.venv-l2l/bin/python`). Both sides
+start from the same initial weights (ours, copied into the PyTorch model), with the same
+optimizer, learning rates, inner loop, meta-batch and BatchNorm/Adam epsilons; after a warm-up
+chunk each, they train on the same episodes in alternating chunks (order reversed every
+round), so the episodes per second compare under the same machine load. Reported: query
+accuracy with its 95% interval over the test episodes (ours scored with the compiled
+`episode_accuracies`), and meta-training episodes per second (ours/theirs). Training is short
+(a few hundred episodes; fewer on glyphs) to keep the run near 10 minutes on 2 cores: the
+accuracies compare the implementations, they are not the papers' converged figures. A
+nearest-prototype classifier on raw pixels is the floor any learned encoder should clear.
 
     python -m benchmarks.bench_meta           # make bench-meta
     python -m benchmarks.bench_meta --quick   # smoke test: a few episodes
@@ -19,9 +23,7 @@ the floor any learned encoder should clear.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import tempfile
 import time
 
@@ -29,6 +31,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from benchmarks.peer_worker import PeerWorker
 from zoo.meta import (
     MAML,
     Conv4Backbone,
@@ -43,12 +46,23 @@ from zoo.meta import (
 
 N_WAY, N_QUERY = 5, 15
 FULL = {"train_episodes": 400, "meta_train_episodes": 160, "test_episodes": 600, "warmup": 16}
+# 28x28 glyphs cost ~10x an 8x8 digit per episode: fewer training episodes keep the default run
+# under ~12 minutes on 2 shared cores (the 600 test episodes stay).
+FULL_GLYPHS = dict(FULL, train_episodes=200, meta_train_episodes=96)
 QUICK = {"train_episodes": 24, "meta_train_episodes": 16, "test_episodes": 20, "warmup": 8}
 META_BATCH = 4
+# Speed: after a warm-up chunk per side, ours and theirs train on the same episodes in ROUNDS
+# alternating chunks (the order reversed every round), so both see the same machine load.
+ROUNDS = 4
 # Episodes per compiled ProtoNet call (Keras's `steps_per_execution`): the per-step Python
-# overhead of `fit` is most of an 8x8 episode's cost. MAML and Reptile keep one meta-batch per
-# call: `_EpisodeAccuracies` reads one episode per `evaluate` step.
+# overhead of `fit` is most of an 8x8 episode's cost. MAML and Reptile: meta-batches per call.
 STEPS_PER_EXECUTION = 16
+META_STEPS_PER_EXECUTION = 4
+PROTONET_LEARNING_RATE = 1e-3
+# Both sides start from our initial weights and use Keras's epsilons (BatchNormalization 1e-3,
+# Adam 1e-7; torch's defaults are 1e-5 and 1e-8): `meta_peer.py` takes them from the config.
+BATCH_NORM_EPSILON = 1e-3
+ADAM_EPSILON = 1e-7
 MAML_HYPERPARAMETERS = {"inner_lr": 0.4, "inner_steps": 1, "learning_rate": 1e-3}  # Omniglot's
 REPTILE_HYPERPARAMETERS = {"inner_lr": 1e-3, "inner_steps": 5, "meta_step_size": 1.0}
 DATASETS = {"digits": digits_few_shot, "glyphs": glyphs_few_shot}
@@ -64,6 +78,25 @@ def conv4_classifier(image_size: int, n_way: int) -> keras.Model:
     return keras.Model(images, keras.layers.Dense(n_way, name="logits")(x))
 
 
+def torch_layout_weights(model: keras.Model) -> list[np.ndarray]:
+    """`model`'s initial weights in PyTorch's layout, layer by layer in forward order.
+
+    Conv kernels HWIO -> OIHW, dense kernels transposed, BatchNormalization as gamma, beta,
+    moving mean and moving variance: `meta_peer.py` loads them so that both sides start from
+    the same weights.
+    """
+    arrays = []
+    for layer in model._flatten_layers(include_self=False):  # nested models in forward order
+        if isinstance(layer, keras.layers.Conv2D):
+            arrays += [np.transpose(layer.kernel.numpy(), (3, 2, 0, 1)), layer.bias.numpy()]
+        elif isinstance(layer, keras.layers.Dense):
+            arrays += [layer.kernel.numpy().T, layer.bias.numpy()]
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            arrays += [v.numpy() for v in (layer.gamma, layer.beta)]
+            arrays += [v.numpy() for v in (layer.moving_mean, layer.moving_variance)]
+    return [np.ascontiguousarray(a, "float32") for a in arrays]
+
+
 def stacked_dataset(episodes: dict, batch: int | None = None) -> tf.data.Dataset:
     names = ("support_x", "support_y", "query_x", "query_y")
     dataset = tf.data.Dataset.from_tensor_slices(tuple(episodes[n] for n in names))
@@ -74,39 +107,65 @@ def take(episodes: dict, start: int, stop: int | None = None) -> dict:
     return {name: array[start:stop] for name, array in episodes.items()}
 
 
-def timed_fit(learner, episodes: dict, warmup: int, batch: int | None = None) -> float:
-    """Fits on `episodes` (traced on the first `warmup`); episodes per second after them."""
-    learner.fit(stacked_dataset(take(episodes, 0, warmup), batch), verbose=0, shuffle=False)
-    rest = take(episodes, warmup)
-    start = time.perf_counter()
-    learner.fit(stacked_dataset(rest, batch), verbose=0, shuffle=False)
-    return len(rest["query_y"]) / (time.perf_counter() - start)
+def chunk_bounds(num_episodes: int, warmup: int, rounds: int, multiple: int) -> list[int]:
+    """Episode boundaries: the warm-up, then `rounds` chunks (multiples of `multiple`)."""
+    per_round = max((num_episodes - warmup) // rounds // multiple * multiple, multiple)
+    bounds = [0, warmup] + [warmup + per_round * (i + 1) for i in range(rounds - 1)]
+    return [b for b in bounds if b < num_episodes] + [num_episodes]
 
 
-class _EpisodeAccuracies(keras.callbacks.Callback):
-    """Per-episode accuracy from `evaluate`'s running mean (one episode per step)."""
+class OurSide:
+    """Our learner trained chunk by chunk, timed like the peer worker."""
 
-    def __init__(self):
-        super().__init__()
-        self.means = []
+    def __init__(self, method: str, learner, train: dict, test: dict):
+        self.method, self.learner, self.train_episodes, self.test = method, learner, train, test
+        self.batch = None if method == "protonet" else META_BATCH
 
-    def on_test_batch_end(self, batch, logs=None):
-        self.means.append(logs["accuracy"])
+    def train(self, start: int, stop: int) -> float:
+        chunk = stacked_dataset(take(self.train_episodes, start, stop), self.batch)
+        began = time.perf_counter()
+        self.learner.fit(chunk, verbose=0, shuffle=False)
+        return time.perf_counter() - began
 
-    def accuracies(self, num_episodes: int) -> np.ndarray:
-        if len(self.means) != num_episodes:
-            raise RuntimeError(
-                f"evaluate reported {len(self.means)} steps for {num_episodes} episodes: "
-                "compile without steps_per_execution for per-episode accuracies"
-            )
-        totals = np.asarray(self.means, "float64") * np.arange(1, len(self.means) + 1)
-        return np.diff(totals, prepend=0.0)
+    def evaluate(self) -> FewShotAccuracy:
+        if self.method == "protonet":
+            return few_shot_accuracy(self.learner.classify, stacked_dataset(self.test))
+        return adapted_accuracy(self.learner, self.test)
+
+
+class PeerSide:
+    """learn2learn's side in its worker process (`meta_peer.py`)."""
+
+    def __init__(self, worker: PeerWorker, episodes_path: str, config: dict):
+        self.worker = worker
+        self.versions = worker.request("setup", episodes=episodes_path, config=config)["versions"]
+
+    def train(self, start: int, stop: int) -> float:
+        return self.worker.request("train", start=start, stop=stop)["seconds"]
+
+    def evaluate(self) -> FewShotAccuracy:
+        return FewShotAccuracy.from_accuracies(self.worker.request("evaluate")["accuracies"])
+
+
+def alternate(sides: dict, bounds: list[int]) -> dict:
+    """Trains every side on the same chunks, alternating, the order reversed every round.
+
+    Returns episodes per second of each side after the warm-up chunk (`bounds[0]:bounds[1]`).
+    """
+    order = list(sides)
+    seconds = dict.fromkeys(order, 0.0)
+    for index, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        for name in order if index % 2 == 0 else order[::-1]:
+            elapsed = sides[name].train(start, stop)
+            if index > 0:
+                seconds[name] += elapsed
+    return {name: (bounds[-1] - bounds[1]) / seconds[name] for name in order}
 
 
 def adapted_accuracy(learner, test: dict) -> FewShotAccuracy:
-    callback = _EpisodeAccuracies()
-    learner.evaluate(stacked_dataset(test, 1), verbose=0, callbacks=[callback])
-    return FewShotAccuracy.from_accuracies(callback.accuracies(len(test["query_y"])))
+    """Query accuracy of every test episode after adaptation (compiled `predict`)."""
+    episodes = stacked_dataset(test, META_BATCH)
+    return FewShotAccuracy.from_accuracies(learner.episode_accuracies(episodes, verbose=0))
 
 
 def compile_episodic(learner, optimizer=None):
@@ -114,51 +173,45 @@ def compile_episodic(learner, optimizer=None):
         optimizer=optimizer,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        steps_per_execution=META_STEPS_PER_EXECUTION,
     )
 
 
-def run_ours(method: str, image_size: int, train: dict, test: dict, sizes: dict):
+def build_ours(method: str, image_size: int):
+    """The learner of `method`, compiled, and the model whose initial weights the peer copies."""
     keras.utils.set_random_seed(0)
     if method == "protonet":
-        proto = PrototypicalNetwork(Conv4Backbone(image_size=image_size, num_channels=1))
-        proto.compile(steps_per_execution=STEPS_PER_EXECUTION)
-        speed = timed_fit(proto, train, sizes["warmup"])
-        return speed, few_shot_accuracy(proto.classify, stacked_dataset(test))
+        encoder = Conv4Backbone(image_size=image_size, num_channels=1)
+        proto = PrototypicalNetwork(encoder)
+        proto.compile(
+            keras.optimizers.Adam(PROTONET_LEARNING_RATE, epsilon=ADAM_EPSILON),
+            steps_per_execution=STEPS_PER_EXECUTION,
+        )
+        return proto, encoder
     model = conv4_classifier(image_size, N_WAY)
     if method == "maml":
         learner = MAML(model, MAML_HYPERPARAMETERS["inner_lr"], MAML_HYPERPARAMETERS["inner_steps"])
-        compile_episodic(learner, keras.optimizers.Adam(MAML_HYPERPARAMETERS["learning_rate"]))
+        optimizer = keras.optimizers.Adam(
+            MAML_HYPERPARAMETERS["learning_rate"], epsilon=ADAM_EPSILON
+        )
+        compile_episodic(learner, optimizer)
     else:
         learner = Reptile(model, inner_optimizer="adam", **REPTILE_HYPERPARAMETERS)
         compile_episodic(learner)
-    meta_train = take(train, 0, sizes["meta_train_episodes"])
-    speed = timed_fit(learner, meta_train, sizes["warmup"], batch=META_BATCH)
-    return speed, adapted_accuracy(learner, test)
+    return learner, model
 
 
-def run_peer(
-    python: str, method: str, image_size: int, episodes_path: str, sizes: dict, threads: int
-):
+def peer_config(method: str, image_size: int, initial_path: str, threads: int) -> dict:
     config = {"method": method, "image_size": image_size, "n_way": N_WAY, "seed": 0}
     config["threads"] = threads
-    config["warmup_episodes"] = sizes["warmup"]
+    config["initial_weights"] = initial_path
+    config["batch_norm_epsilon"] = BATCH_NORM_EPSILON
+    config["adam_epsilon"] = ADAM_EPSILON
     if method == "protonet":
-        config["learning_rate"] = 1e-3
+        config["learning_rate"] = PROTONET_LEARNING_RATE
     else:
         config.update(MAML_HYPERPARAMETERS, first_order=False, meta_batch_size=META_BATCH)
-    with tempfile.TemporaryDirectory() as directory:
-        config_path = os.path.join(directory, "config.json")
-        result_path = os.path.join(directory, "result.json")
-        with open(config_path, "w") as f:
-            json.dump(config, f)
-        here = os.path.dirname(os.path.abspath(__file__))
-        subprocess.run(
-            [python, os.path.join(here, "meta_peer.py"), episodes_path, config_path, result_path],
-            check=True,
-        )
-        with open(result_path) as f:
-            result = json.load(f)
-    return result["episodes_per_second"], FewShotAccuracy.from_accuracies(result["accuracies"])
+    return config
 
 
 def pixel_floor(test: dict) -> FewShotAccuracy:
@@ -169,7 +222,7 @@ def pixel_floor(test: dict) -> FewShotAccuracy:
 
 
 def compare(
-    dataset: str, k_shot: int, sizes: dict, peer_python: str | None, threads: int
+    dataset: str, k_shot: int, sizes: dict, peer: PeerWorker | None, threads: int
 ) -> list[dict]:
     data = DATASETS[dataset]()
     image_size = data.train.x.shape[1]
@@ -180,26 +233,26 @@ def compare(
     rows = [{"method": "pixels (floor)", "ours": pixel_floor(test)}]
     with tempfile.TemporaryDirectory() as directory:
         episodes_path = os.path.join(directory, "episodes.npz")
-        meta_train = take(train, 0, sizes["meta_train_episodes"])
         np.savez(
             episodes_path,
             **{f"train_{k}": v for k, v in train.items()},
             **{f"test_{k}": v for k, v in test.items()},
         )
-        maml_path = os.path.join(directory, "maml_episodes.npz")
-        np.savez(
-            maml_path,
-            **{f"train_{k}": v for k, v in meta_train.items()},
-            **{f"test_{k}": v for k, v in test.items()},
-        )
         for method in ("protonet", "maml", "reptile"):
-            speed, accuracy = run_ours(method, image_size, train, test, sizes)
-            row = {"method": method, "ours": accuracy, "ours_speed": speed}
-            if peer_python and method != "reptile":
-                path = episodes_path if method == "protonet" else maml_path
-                row["peer_speed"], row["peer"] = run_peer(
-                    peer_python, method, image_size, path, sizes, threads
-                )
+            learner, model = build_ours(method, image_size)
+            sides = {"ours": OurSide(method, learner, train, test)}
+            if peer and method != "reptile":
+                initial_path = os.path.join(directory, f"{method}_initial_weights.npz")
+                np.savez(initial_path, *torch_layout_weights(model))  # the peer starts here too
+                config = peer_config(method, image_size, initial_path, threads)
+                sides["peer"] = PeerSide(peer, episodes_path, config)
+            count = sizes["train_episodes" if method == "protonet" else "meta_train_episodes"]
+            multiple = STEPS_PER_EXECUTION if method == "protonet" else META_BATCH * 4
+            bounds = chunk_bounds(count, sizes["warmup"], ROUNDS, multiple)
+            speeds = alternate(sides, bounds)
+            row = {"method": method, "ours": sides["ours"].evaluate(), "ours_speed": speeds["ours"]}
+            if "peer" in sides:
+                row["peer"], row["peer_speed"] = sides["peer"].evaluate(), speeds["peer"]
             rows.append(row)
             print(format_row(dataset, k_shot, row), flush=True)
     return rows
@@ -249,20 +302,29 @@ def main(argv=None) -> None:
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     sizes = QUICK if args.quick else FULL
-    peer = None if args.peer_python == "none" else args.peer_python
-    if peer and not os.path.exists(peer):
-        print(f"No learn2learn environment at {peer}: the peer columns stay empty.")
-        peer = None
+    python = None if args.peer_python == "none" else args.peer_python
+    if python and not os.path.exists(python):
+        print(f"No learn2learn environment at {python}: the peer columns stay empty.")
+        python = None
+    here = os.path.dirname(os.path.abspath(__file__))
+    peer = None
+    if python:
+        log = os.path.join(tempfile.gettempdir(), "bench_meta_peer.log")
+        peer = PeerWorker("learn2learn", python, os.path.join(here, "meta_peer.py"), log)
     print(
-        f"Episodes: {sizes}; meta-batch {META_BATCH} for MAML and Reptile; "
-        f"{args.threads} CPU thread(s) per side."
+        f"Episodes: {sizes} (glyphs: {QUICK if args.quick else FULL_GLYPHS}); meta-batch "
+        f"{META_BATCH} for MAML and Reptile; {args.threads} CPU thread(s) per side; "
+        f"{ROUNDS} alternating rounds after a warm-up chunk."
     )
     print(HEADER, flush=True)
     start = time.perf_counter()
     for dataset in args.datasets.split(","):
         for k_shot in (int(k) for k in args.shots.split(",")):
-            floor = compare(dataset, k_shot, sizes, peer, args.threads)[0]
+            dataset_sizes = FULL_GLYPHS if dataset == "glyphs" and not args.quick else sizes
+            floor = compare(dataset, k_shot, dataset_sizes, peer, args.threads)[0]
             print(format_row(dataset, k_shot, floor), flush=True)
+    if peer:
+        peer.close()
     print(f"Total: {time.perf_counter() - start:.0f} s")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -25,7 +26,10 @@ class EpisodicMetaLearner(keras.Model):
     unbatched episode counts as a meta-batch of one when `model` has a known input rank). The
     tasks of a meta-batch are mapped with `tf.map_fn`, so its size may vary. The reported
     `loss` (and compiled metrics) is the query-set loss after adapting on the support set.
-    `adapt` returns the adapted model for prediction and export. Subclasses define
+    `adapt` returns the adapted model for prediction and export. `predict` on the same
+    episodes returns each task's query predictions after adaptation, `[num_episodes,
+    num_queries, ...]`, compiled (and `steps_per_execution`-safe): the fast way to score
+    hundreds of test episodes (`episode_accuracies` for classification). Subclasses define
     `_adapted_weights` and `train_step`.
 
     The wrapped model always runs in training mode inside the wrapper (BatchNormalization on
@@ -113,6 +117,54 @@ class EpisodicMetaLearner(keras.Model):
             fn_output_signature=(tf.TensorSpec([], "float32"), prediction_spec),
         )
         return self._report(losses, episodes, predictions)
+
+    def predict_step(self, data):
+        """Episodes: the query predictions after adaptation; other inputs: the model's."""
+        if not (isinstance(data, tuple | list) and len(data) == 4):
+            return super().predict_step(data)
+        episodes = self._meta_batch(data)
+        _, predictions = tf.map_fn(
+            self._score,
+            episodes,
+            fn_output_signature=(tf.TensorSpec([], "float32"), self._prediction_spec(episodes)),
+        )
+        return predictions
+
+    def episode_accuracies(self, episodes, **kwargs) -> np.ndarray:
+        """Query accuracy of every episode after adaptation (classification, sparse labels).
+
+        Args:
+            episodes: a dataset of episodes `(support_x, support_y, query_x, query_y)`,
+                unbatched or batched into meta-batches (as `evaluate` takes them).
+            **kwargs: passed on to `predict` (e.g. `verbose=0`).
+
+        Returns:
+            A float array `[num_episodes]`: the fraction of each query set whose arg-max
+            prediction is its label (e.g. for `FewShotAccuracy.from_accuracies`).
+
+        Example:
+
+        ```python
+        test = EpisodeSampler(x, y, n_way=5, k_shot=1, seed=1).dataset().take(600)
+        accuracy = FewShotAccuracy.from_accuracies(maml.episode_accuracies(test.batch(8)))
+        ```
+        """
+        self._require_loss()
+        if isinstance(episodes, tf.data.Dataset) and len(episodes.element_spec[0].shape) == (
+            _input_rank(self.model)
+        ):
+            episodes = episodes.batch(1)  # one episode per meta-batch
+        predictions = self.predict(episodes, **kwargs)
+        labels = np.concatenate(
+            [np.reshape(episode[3], (-1, predictions.shape[1])) for episode in episodes]
+        )
+        if labels.shape[0] != predictions.shape[0]:
+            raise ValueError(
+                f"`episodes` gave {predictions.shape[0]} predictions for {labels.shape[0]} "
+                "query sets; pass a finite dataset of (support_x, support_y, query_x, "
+                f"query_y). Received: episodes={episodes!r}"
+            )
+        return np.mean(np.argmax(predictions, axis=-1) == labels, axis=-1)
 
     def _prediction_spec(self, episodes) -> tf.TensorSpec:
         query_x = episodes[2]

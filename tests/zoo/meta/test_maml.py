@@ -158,6 +158,35 @@ def test_train_step_under_xla_equals_graph_step():
         np.testing.assert_allclose(xla, eager, rtol=1e-4, atol=1e-6)
 
 
+def classification_episodes(num_episodes=5, n_way=3):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(num_episodes, n_way * 6, 3)).astype("float32")
+    y = np.tile(np.arange(n_way), (num_episodes, 6)).astype("int32")
+    return x[:, : n_way * 2], y[:, : n_way * 2], x[:, n_way * 2 :], y[:, n_way * 2 :]
+
+
+def test_predict_and_episode_accuracies_match_adapt_per_episode():
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(6), keras.layers.BatchNormalization()]
+        + [keras.layers.Dense(3)]
+    )
+    maml = MAML(model, inner_lr=0.5, inner_steps=2)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    maml.compile(keras.optimizers.Adam(0.01), loss=loss, steps_per_execution=2)
+    parts = classification_episodes()
+    dataset = tf.data.Dataset.from_tensor_slices(parts)
+    expected = np.stack(
+        [maml.adapt(parts[0][i], parts[1][i])(parts[2][i]).numpy() for i in range(5)]
+    )
+    np.testing.assert_allclose(maml.predict(dataset.batch(2), verbose=0), expected, atol=1e-5)
+    accuracies = np.mean(np.argmax(expected, -1) == parts[3], axis=-1)
+    for episodes in (dataset, dataset.batch(3)):  # unbatched, and meta-batches of 3
+        np.testing.assert_allclose(maml.episode_accuracies(episodes, verbose=0), accuracies)
+    plain = maml.predict(parts[2][0], verbose=0)  # not episodes: the wrapped model's output
+    np.testing.assert_allclose(plain, model(parts[2][0]).numpy(), atol=1e-5)
+
+
 def test_adapted_model_uses_batch_statistics_saves_and_exports(tmp_path):
     maml = MAML(batch_norm_model(), inner_lr=ALPHA, inner_steps=1)
     maml.compile(keras.optimizers.Adam(0.01), loss="mse")
