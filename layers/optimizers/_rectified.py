@@ -10,8 +10,10 @@ from layers.optimizers._tfa_common import (
     check_hyper_parameter,
     check_learning_rate,
     current_value,
+    densify,
     deserialize_hyper_parameter,
     serialize_hyper_parameter,
+    where_touched,
 )
 from layers.validation import (
     check_bool,
@@ -59,9 +61,12 @@ class RectifiedOptimizer(keras.optimizers.Optimizer):
     TFA's `weight_decay` added to the step direction (not Keras's decoupled decay), and the
     optional warmup-then-decay of the learning rate (`total_steps > 0`).
 
-    Subclasses create their slots in `build` and write `update_step` with
-    `scheduled_learning_rate` and `with_weight_decay`.
+    The step is shared: first moment `m`, a second moment from `second_moment` (the one thing a
+    subclass defines), optional AMSGrad maximum, bias corrections, and the rectified direction
+    when `rectify` is true (otherwise plain `m_hat / (sqrt(v_hat) + epsilon)`).
     """
+
+    rectify = True
 
     def __init__(
         self,
@@ -101,6 +106,50 @@ class RectifiedOptimizer(keras.optimizers.Optimizer):
         self.total_steps = total_steps
         self.warmup_proportion = warmup_proportion
         self.min_lr = min_lr
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        self._momentums, self._second_moments = self.add_optimizer_variables(var_list, ["m", "v"])
+        if self.amsgrad:
+            self._second_moment_maxima = self.add_optimizer_variables(var_list, "vhat")
+
+    def second_moment(self, v, grad, new_m, touched, beta_2, epsilon):
+        """The new second moment of one variable (`touched`: rows of a sparse gradient)."""
+        raise NotImplementedError
+
+    def update_step(self, gradient, variable, learning_rate):
+        grad, touched = densify(gradient, variable)
+        dtype = variable.dtype
+        step = ops.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
+        epsilon = ops.cast(self.epsilon, dtype)
+        lr = self.scheduled_learning_rate(ops.cast(learning_rate, dtype), step)
+        index = self._get_variable_index(variable)
+        m, v = self._momentums[index], self._second_moments[index]
+        new_m = beta_1 * m + (1.0 - beta_1) * grad
+        new_v = self.second_moment(v, grad, new_m, touched, beta_2, epsilon)
+        self.assign(m, new_m)
+        self.assign(v, new_v)
+        if self.amsgrad:
+            v_max = self._second_moment_maxima[index]
+            new_v = ops.maximum(v_max, new_v)
+            self.assign(v_max, new_v)
+        m_corrected = new_m / (1.0 - ops.power(beta_1, step))
+        v_corrected = ops.sqrt(new_v / (1.0 - ops.power(beta_2, step)))
+        adaptive = m_corrected / (v_corrected + epsilon)
+        if self.rectify:
+            rho_t, rho_inf = simple_moving_average_length(step, beta_2)
+            direction = ops.where(
+                rho_t >= ops.cast(self.sma_threshold, dtype),
+                rectification_term(rho_t, rho_inf) * adaptive,
+                m_corrected,
+            )
+        else:
+            direction = adaptive
+        direction = self.with_weight_decay(direction, variable)
+        self.assign(variable, where_touched(touched, variable - lr * direction, variable))
 
     def _apply_weight_decay(self, variables):
         """TFA's `weight_decay` is part of the step (`with_weight_decay`), not Keras's."""

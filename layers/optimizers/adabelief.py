@@ -7,10 +7,8 @@ from keras import ops
 
 from layers.optimizers._rectified import (
     RectifiedOptimizer,
-    rectification_term,
-    simple_moving_average_length,
 )
-from layers.optimizers._tfa_common import densify, where_touched
+from layers.optimizers._tfa_common import where_touched
 from layers.validation import check_bool
 
 
@@ -94,48 +92,12 @@ class AdaBelief(RectifiedOptimizer):
         )
         self.rectify = rectify
 
-    def build(self, var_list):
-        if self.built:
-            return
-        super().build(var_list)
-        self._momentums, self._beliefs = self.add_optimizer_variables(var_list, ["m", "v"])
-        if self.amsgrad:
-            self._belief_maxima = self.add_optimizer_variables(var_list, "vhat")
-
-    def update_step(self, gradient, variable, learning_rate):
-        grad, touched = densify(gradient, variable)
-        dtype = variable.dtype
-        step = ops.cast(self.iterations + 1, dtype)
-        beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
-        epsilon = ops.cast(self.epsilon, dtype)
-        lr = self.scheduled_learning_rate(ops.cast(learning_rate, dtype), step)
-        index = self._get_variable_index(variable)
-        m, s = self._momentums[index], self._beliefs[index]
-        new_m = beta_1 * m + (1.0 - beta_1) * grad
-        decayed_s = beta_2 * s
-        new_s = where_touched(
-            touched, decayed_s + (1.0 - beta_2) * ops.square(grad - new_m) + epsilon, decayed_s
+    def second_moment(self, v, grad, new_m, touched, beta_2, epsilon):
+        # The "belief": the spread of the gradient around its average, on touched rows only.
+        decayed = beta_2 * v
+        return where_touched(
+            touched, decayed + (1.0 - beta_2) * ops.square(grad - new_m) + epsilon, decayed
         )
-        self.assign(m, new_m)
-        self.assign(s, new_s)
-        if self.amsgrad:
-            s_max = self._belief_maxima[index]
-            new_s = ops.maximum(s_max, new_s)
-            self.assign(s_max, new_s)
-        m_corrected = new_m / (1.0 - ops.power(beta_1, step))
-        s_corrected = ops.sqrt(new_s / (1.0 - ops.power(beta_2, step)))
-        adaptive = m_corrected / (s_corrected + epsilon)
-        if self.rectify:
-            rho_t, rho_inf = simple_moving_average_length(step, beta_2)
-            direction = ops.where(
-                rho_t >= ops.cast(self.sma_threshold, dtype),
-                rectification_term(rho_t, rho_inf) * adaptive,
-                m_corrected,
-            )
-        else:
-            direction = adaptive
-        direction = self.with_weight_decay(direction, variable)
-        self.assign(variable, where_touched(touched, variable - lr * direction, variable))
 
     def get_config(self):
         return {**super().get_config(), "rectify": self.rectify}

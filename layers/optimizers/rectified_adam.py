@@ -7,10 +7,7 @@ from keras import ops
 
 from layers.optimizers._rectified import (
     RectifiedOptimizer,
-    rectification_term,
-    simple_moving_average_length,
 )
-from layers.optimizers._tfa_common import densify, where_touched
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
@@ -84,38 +81,5 @@ class RectifiedAdam(RectifiedOptimizer):
             **kwargs,
         )
 
-    def build(self, var_list):
-        if self.built:
-            return
-        super().build(var_list)
-        self._momentums, self._velocities = self.add_optimizer_variables(var_list, ["m", "v"])
-        if self.amsgrad:
-            self._velocity_maxima = self.add_optimizer_variables(var_list, "vhat")
-
-    def update_step(self, gradient, variable, learning_rate):
-        grad, touched = densify(gradient, variable)
-        dtype = variable.dtype
-        step = ops.cast(self.iterations + 1, dtype)
-        beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
-        epsilon = ops.cast(self.epsilon, dtype)
-        lr = self.scheduled_learning_rate(ops.cast(learning_rate, dtype), step)
-        index = self._get_variable_index(variable)
-        m, v = self._momentums[index], self._velocities[index]
-        new_m = beta_1 * m + (1.0 - beta_1) * grad
-        new_v = beta_2 * v + (1.0 - beta_2) * ops.square(grad)
-        self.assign(m, new_m)
-        self.assign(v, new_v)
-        if self.amsgrad:
-            vhat = self._velocity_maxima[index]
-            new_v = ops.maximum(vhat, new_v)
-            self.assign(vhat, new_v)
-        m_corrected = new_m / (1.0 - ops.power(beta_1, step))
-        v_corrected = ops.sqrt(new_v / (1.0 - ops.power(beta_2, step)))
-        rho_t, rho_inf = simple_moving_average_length(step, beta_2)
-        direction = ops.where(
-            rho_t >= ops.cast(self.sma_threshold, dtype),
-            rectification_term(rho_t, rho_inf) * m_corrected / (v_corrected + epsilon),
-            m_corrected,
-        )
-        direction = self.with_weight_decay(direction, variable)
-        self.assign(variable, where_touched(touched, variable - lr * direction, variable))
+    def second_moment(self, v, grad, new_m, touched, beta_2, epsilon):
+        return beta_2 * v + (1.0 - beta_2) * ops.square(grad)
