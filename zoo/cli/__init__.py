@@ -1,9 +1,9 @@
 """The `zoo` command line: `zoo [--verbose] list | demo | train | tune | export | serve | data |
-explain`.
+explain | federated | nas | experiments`.
 
 One module per command group: `models` (list), `demo`, `train`, `tune`, `serving` (export and
-serve), `data` and `explain`; each adds its sub-commands with `add_commands(subparsers)` and
-sets a `handler(args) -> exit status`. Argument values are checked by `zoo.cli.arguments`, argparse
+serve), `data`, `explain`, `federated`, `nas` and `experiments`; each adds its sub-commands with
+`add_commands(subparsers)` and sets a `handler(args) -> exit status`. Argument values are checked by `zoo.cli.arguments`, argparse
 types built on `layers.validation`.
 
 User mistakes (an unknown model, a missing file, a bad value) print one `zoo: error: ...` line
@@ -30,7 +30,18 @@ USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryErro
 
 def build_parser() -> argparse.ArgumentParser:
     """The `zoo` parser with every sub-command."""
-    from zoo.cli import data, demo, explain, models, serving, train, tune
+    from zoo.cli import (
+        data,
+        demo,
+        experiments,
+        explain,
+        federated,
+        models,
+        nas,
+        serving,
+        train,
+        tune,
+    )
 
     parser = argparse.ArgumentParser(
         prog="zoo",
@@ -44,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         "COMMAND. A command's own --verbose sets its progress output",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (models, demo, train, tune, serving, data, explain):
+    for module in (models, demo, train, tune, serving, data, explain, federated, nas, experiments):
         module.add_commands(commands)
     return parser
 
