@@ -3,8 +3,8 @@ explain | federated | nas | experiments`.
 
 One module per command group: `models` (list), `demo`, `train`, `tune`, `serving` (export and
 serve), `data`, `explain`, `federated`, `nas` and `experiments`; each adds its sub-commands with
-`add_commands(subparsers)` and sets a `handler(args) -> exit status`. Argument values are checked by `zoo.cli.arguments`, argparse
-types built on `layers.validation`.
+`add_commands(subparsers)` and sets a `handler(args) -> exit status`. Argument values are
+checked by `zoo.cli.arguments`, argparse types built on `layers.validation`.
 
 User mistakes (an unknown model, a missing file, a bad value) print one `zoo: error: ...` line
 and exit with status 2; anything else is a bug and shows its traceback. TensorFlow's own start-up
