@@ -5,8 +5,9 @@ their modules: `layers.optimizers`, `layers.schedules`, `layers.callbacks`, `lay
 `layers.metrics`. The label-mixing loss and metric that `zoo train` switches to are also flat
 (`SparseLabelSmoothingCrossentropy`, `MixedLabelAccuracy`). Sequence tools have their own
 modules too: `layers.crf` (linear-chain CRF), `layers.seq2seq` (attention, beam search),
-`layers.text` (skip-grams, time parsing); `layers.addons` is TensorFlow Addons' API under its
-own names (`from layers import addons as tfa`).
+`layers.text` (skip-grams, time parsing); `layers.privacy` is DP-SGD (`make_private`, also
+flat); `layers.addons` is TensorFlow Addons' API under its own names (`from layers import addons
+as tfa`).
 """
 
 from layers import callbacks, graph, losses, metrics, optimizers, schedules
@@ -37,6 +38,7 @@ from layers.graph import (
 from layers.losses import SparseLabelSmoothingCrossentropy
 from layers.metrics import MixedLabelAccuracy
 from layers.normalization import InstanceNormalization
+from layers.privacy import DPOptimizer, PrivateTraining, make_private
 from layers.recurrent import (
     ESN,
     HMLSTM,
@@ -54,6 +56,9 @@ from layers.recurrent import (
 from layers.regularization import DropBlock2D, MCDropout, ShakeoutDense, StochasticDepth
 
 __all__ = [
+    "DPOptimizer",
+    "PrivateTraining",
+    "make_private",
     "CRF",
     "ESN",
     "HMLSTM",

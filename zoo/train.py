@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -28,6 +29,11 @@ from zoo.distribute import is_chief, make_strategy, set_mixed_precision
 from zoo.fitting import fit_repeated
 from zoo.graph_training import graph_datasets, is_graph_model, load_graph_data
 from zoo.plots import plot_history
+from zoo.tracking.carbon import DEFAULT_COUNTRY, CarbonCallback, check_country
+from zoo.tracking.fingerprint import dataset_fingerprint
+from zoo.tracking.mlflow_callback import MLflowCallback
+from zoo.tracking.record import merge_into_record
+from zoo.tracking.uri import parse_track_option
 from zoo.utils import seed_everything, write_run_record
 
 
@@ -80,6 +86,20 @@ class TrainConfig:
         shuffle: shuffle the training data each epoch.
         overrides: model configuration overrides for `zoo.create`.
         verbose: Keras progress bar verbosity.
+        track: `"mlflow"` or `"mlflow:URI"`: track the run in MLflow with
+            `zoo.tracking.MLflowCallback` (parameters, per-epoch metrics, the outputs above and
+            the TF Serving SavedModel `saved_model/MODEL/N/` as artifacts, the model registered
+            as a new version of `MODEL`, status `FAILED`/`KILLED` when the run fails or is
+            interrupted). URI: `file:///path` (a file store; sets `MLFLOW_ALLOW_FILE_STORE`),
+            `sqlite:///path.db`, `http(s)://server` or a directory path; without one, MLflow's
+            default (`MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db` in the current
+            directory). A store that cannot be used is a warning: the run goes on, written
+            locally. `None` (the default) tracks nothing.
+        carbon: measure the run's energy (kWh) and CO2-eq with codecarbon's offline tracker
+            (`zoo.tracking.CarbonCallback`), into `run.json` (and MLflow). `None` (the
+            default) means: on when `track` is set.
+        carbon_country: ISO 3166-1 alpha-3 code of the electricity mix for the CO2-eq
+            estimate. Defaults to `"USA"`.
         fanouts: for node-classification graph models, neighbours sampled per graph layer
             (`zoo.graph.NeighborSampler`, `batch_size` seed nodes per step); `None` trains
             full-batch. Graph models take `data` as described in
@@ -111,6 +131,9 @@ class TrainConfig:
     augment: list = dataclasses.field(default_factory=list)
     value_range: list = dataclasses.field(default_factory=lambda: [0.0, 1.0])
     fanouts: list | None = None
+    track: str | None = None
+    carbon: bool | None = None
+    carbon_country: str = DEFAULT_COUNTRY
 
     def __post_init__(self):
         for name in ("epochs", "batch_size"):
@@ -141,9 +164,11 @@ class TrainConfig:
             )
         if self.fanouts is not None:
             self.fanouts = list(check_positive_ints("fanouts", self.fanouts))
-        for name in ("xla", "deterministic"):
+        if self.track is not None:
+            parse_track_option(self.track)
+        for name in ("xla", "deterministic", "carbon"):
             value = getattr(self, name)
-            if not isinstance(value, bool) and not (name == "deterministic" and value is None):
+            if not isinstance(value, bool) and not (name != "xla" and value is None):
                 raise ValueError(f"`{name}` must be a bool. Received: {name}={value!r}")
         if self.deterministic is None:
             # XLA runs for the families that compile with it, on one device (as in Keras, a
@@ -169,18 +194,28 @@ class TrainConfig:
                 f"`fanouts` samples neighbours for graph models; {self.model!r} is not one. "
                 f"Received: fanouts={self.fanouts!r}"
             )
+        if self.measures_carbon:
+            self.carbon_country = check_country(self.carbon_country)
         if self.strategy == "multiworker":
-            # `fit_multiworker` builds per-worker pipelines whose length is not known up front.
+            # `fit_multiworker` builds per-worker pipelines whose length is not known up front,
+            # and calls no Keras callbacks.
             for name, value, default in (
                 ("augment", self.augment, []),
                 ("schedule", self.schedule, "constant"),
                 ("warmup_epochs", self.warmup_epochs, None),
+                ("track", self.track, None),
+                ("carbon", self.measures_carbon, False),
             ):
                 if value != default:
                     raise ValueError(
                         f"`{name}` is not supported with strategy='multiworker'. "
                         f"Received: {name}={value!r}"
                     )
+
+    @property
+    def measures_carbon(self) -> bool:
+        """Whether the run's energy and CO2-eq are measured (`carbon`, by default `track`)."""
+        return self.carbon if self.carbon is not None else self.track is not None
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
@@ -406,9 +441,53 @@ def train(config: TrainConfig | None = None, **options) -> dict:
         keras.config.set_dtype_policy(previous_policy)
 
 
+def dataset_fingerprints(config: TrainConfig) -> dict:
+    """`{"data": (source, fingerprint), "validation_data": ...}` of the run's TFRecord data.
+
+    Empty for the built-in digits and for graph models (whose `data` may name a built-in graph).
+    """
+    if is_graph_model(config.model):
+        return {}
+    return {
+        name: (source, dataset_fingerprint(source, progress=None if config.verbose else False))
+        for name, source in (("data", config.data), ("validation_data", config.validation_data))
+        if source is not None
+    }
+
+
+def _run_callbacks(config: TrainConfig, datasets: dict):
+    """The carbon and MLflow callbacks `config` asks for (`None` for those it does not)."""
+    carbon = CarbonCallback(config.carbon_country) if config.measures_carbon else None
+    tracking = None
+    if config.track is not None:
+        tracking = MLflowCallback(
+            parse_track_option(config.track)[1],
+            run_name=config.model,
+            params=dataclasses.asdict(config),
+            output_dir=config.output,
+            model_name=config.model,
+            datasets=datasets,
+            carbon=carbon,
+            seed=config.seed,
+        )
+    return carbon, tracking
+
+
 def _train(config: TrainConfig) -> dict:
     seed_everything(config.seed, deterministic_ops=config.deterministic)
     set_mixed_precision(config.mixed_precision)
+    datasets = dataset_fingerprints(config)
+    carbon, tracking = _run_callbacks(config, datasets)
+    # A failure or Ctrl-C anywhere below ends the MLflow run as FAILED or KILLED.
+    with tracking if tracking is not None else contextlib.nullcontext():
+        try:
+            return _train_tracked(config, datasets, carbon, tracking)
+        finally:
+            if carbon is not None and carbon.running:  # fit failed: stop its sampling thread
+                carbon.stop()
+
+
+def _train_tracked(config: TrainConfig, datasets: dict, carbon, tracking) -> dict:
     strategy = make_strategy(config.strategy, config.cpu_devices)
 
     graph_data, overrides = None, config.overrides
@@ -461,9 +540,31 @@ def _train(config: TrainConfig) -> dict:
             epochs=config.epochs,
             verbose=config.verbose,
             shuffle=False,  # the dataset shuffles itself
+            callbacks=[c for c in (carbon, tracking) if c is not None],
         ).history
     result = {k: float(v[-1]) for k, v in history.items()}
     result["jit_compile"] = bool(model.jit_compile)
+
+    if carbon is not None:
+        summary = carbon.stop()
+        result["energy_kwh"] = summary["energy_kwh"]
+        result["emissions_kg_co2eq"] = summary["emissions_kg_co2eq"]
+    if tracking is not None:
+        # The callback wrote MODEL.keras, history.json, the curve and run.json at the end of fit.
+        paths = tracking.paths
+        result["tracking"] = {
+            "uri": tracking.tracking_uri,
+            "enabled": tracking.enabled,
+            "run_id": tracking.run_id,
+            "model_version": tracking.model_version,
+        }
+        return {
+            **result,
+            "model_path": paths["model"],
+            "training_curve": paths["training_curve"],
+            "run_record": paths["run_record"],
+            "replicas": strategy.num_replicas_in_sync,
+        }
 
     chief = is_chief()
     output = config.output if chief else tempfile.mkdtemp(prefix="zoo-worker-")
@@ -476,6 +577,13 @@ def _train(config: TrainConfig) -> dict:
     record = write_run_record(
         os.path.join(output, "run.json"), dataclasses.asdict(config), seed=config.seed
     )
+    sections = {}
+    if datasets:
+        sections["datasets"] = {n: {"source": str(s), **f} for n, (s, f) in datasets.items()}
+    if carbon is not None:
+        sections["carbon"] = carbon.summary
+    if sections:
+        merge_into_record(record, sections)
     if not chief:
         shutil.rmtree(output, ignore_errors=True)
         return result

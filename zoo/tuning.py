@@ -128,21 +128,33 @@ class ZooHyperModel(keras_tuner.HyperModel):
         self.overrides = model_overrides(model_name, self.fixed)
         self.compile_options = {} if jit_compile is None else {"jit_compile": jit_compile}
 
-    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+    def declare(self, hp: keras_tuner.HyperParameters) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Declares every hyperparameter in `hp`; returns the builder and training values.
+
+        Returns:
+            `(architecture, training)`: the builder's keyword arguments and the values of
+            `TRAINING_HYPERPARAMETERS`.
+        """
         # A name registered first keeps its value: KerasTuner returns the existing value.
         for name, value in self.fixed.items():
             if name not in self.overrides:
                 hp.Fixed(name, value)
         architecture = {**self.spec.search_space(hp), **self.overrides}
+        training = {
+            "learning_rate": hp.Float("learning_rate", 1e-4, 1e-2, sampling="log"),
+            "weight_decay": hp.Float("weight_decay", 1e-6, 1e-2, sampling="log"),
+            "schedule": hp.Choice("schedule", list(self.schedules)),
+            "optimizer": hp.Choice("optimizer", list(self.optimizers)),
+        }
+        return architecture, training
+
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        architecture, training = self.declare(hp)
         model = self.spec.build(**architecture)
-        learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log")
-        weight_decay = hp.Float("weight_decay", 1e-6, 1e-2, sampling="log")
         schedule = learning_rate_schedule(
-            hp.Choice("schedule", list(self.schedules)), learning_rate, self.total_steps
+            training["schedule"], training["learning_rate"], self.total_steps
         )
-        optimizer = make_optimizer(
-            hp.Choice("optimizer", list(self.optimizers)), schedule, weight_decay
-        )
+        optimizer = make_optimizer(training["optimizer"], schedule, training["weight_decay"])
         model.compile(optimizer=optimizer, **self.compile_options)
         return model
 
@@ -169,6 +181,33 @@ def hypermodel(name: str, total_steps: int | None = None, **fixed) -> ZooHyperMo
 
 
 TUNERS = ("hyperband", "bayesian", "random")
+BACKENDS = ("keras-tuner", "optuna")
+# Arguments of `tune` that only the Optuna backend takes.
+OPTUNA_ARGUMENTS = ("storage", "study_name", "pruner", "sampler")
+
+
+def search_data(model: str, config: TrainConfig, fixed: dict[str, Any]):
+    """The training and validation batches of a search, and `fixed` completed for the model.
+
+    For graph models, `fixed` gains the data's `num_features` and `num_classes`.
+
+    Returns:
+        `(train_data, validation_data, fixed, total_steps)`, `total_steps` being the steps of
+        `config.epochs` epochs (`None` when the length of the data is unknown).
+    """
+    if is_graph_model(model):
+        data = load_graph_data(model, config.data, config.validation_data, seed=config.seed)
+        fixed = {**data.model_arguments(), **fixed}
+        built = registry.create(model, **model_overrides(model, fixed))
+        train_data, validation = graph_datasets(
+            data, built, batch_size=config.batch_size, seed=config.seed
+        )
+    else:
+        input_shape = registry.create(model, **model_overrides(model, fixed)).input_shape[1:]
+        train_data, validation = load_datasets(config, input_shape)
+    steps_per_epoch = int(train_data.cardinality())
+    total_steps = steps_per_epoch * config.epochs if steps_per_epoch > 0 else None
+    return train_data, validation, fixed, total_steps
 
 
 def _is_chief_tuner() -> bool:
@@ -178,7 +217,7 @@ def _is_chief_tuner() -> bool:
 def tune(
     model: str,
     directory: str = "artifacts/tune",
-    tuner: str = "hyperband",
+    tuner: str | None = None,
     max_trials: int = 10,
     epochs: int = 10,
     project_name: str | None = None,
@@ -192,9 +231,18 @@ def tune(
     mixed_precision: str | None = None,
     verbose: int = 1,
     xla: bool = True,
+    backend: str = "keras-tuner",
+    storage: str | None = None,
+    study_name: str | None = None,
+    pruner: str | None = None,
+    sampler: str | None = None,
     **fixed,
 ) -> dict | None:
-    """Searches a registered model's architecture and training components with KerasTuner.
+    """Searches a registered model's architecture and training components.
+
+    With `backend="keras-tuner"` (the default) KerasTuner runs the search; with
+    `backend="optuna"`, Optuna does, over the same search space (`zoo.tuning_optuna.tune_optuna`,
+    which documents `storage`, `study_name`, `pruner` and `sampler`).
 
     The search resumes from `directory/project_name` when it exists (KerasTuner's own state),
     unless `overwrite`. For distributed tuning, start one chief and several workers with
@@ -205,7 +253,8 @@ def tune(
     Args:
         model: a registered model name whose family declares a `search_space`.
         directory: where KerasTuner keeps its trials. Defaults to `"artifacts/tune"`.
-        tuner: `"hyperband"`, `"bayesian"` or `"random"`. Defaults to `"hyperband"`.
+        tuner: `"hyperband"`, `"bayesian"` or `"random"`. Defaults to `None`: `"hyperband"`
+            (with KerasTuner; Optuna takes `sampler` and `pruner`).
         max_trials: trials for the Bayesian and random tuners (Hyperband sizes its own brackets
             from `epochs`). Defaults to `10`.
         epochs: epochs per trial (Hyperband's `max_epochs`). Defaults to `10`.
@@ -218,11 +267,14 @@ def tune(
         verbose: KerasTuner verbosity. Defaults to `1`.
         xla: compile the trials with XLA where the family does by default (see
             `zoo.registry.default_jit_compile`); `False` compiles without. Defaults to `True`.
+        backend: `"keras-tuner"` or `"optuna"`. Defaults to `"keras-tuner"`.
+        storage, study_name, pruner, sampler: the Optuna backend's (see
+            `zoo.tuning_optuna.tune_optuna`); `None` with KerasTuner.
         **fixed: hyperparameters pinned to a value, e.g. `optimizer="adamw"`.
 
     Returns:
-        On the chief: the best hyperparameters, the best score and the saved model's path.
-        On a worker: `None`.
+        With Optuna: see `zoo.tuning_optuna.tune_optuna`. With KerasTuner, on the chief: the
+        best hyperparameters, the best score and the saved model's path; on a worker: `None`.
 
     Example:
 
@@ -231,6 +283,44 @@ def tune(
     print(best["hyperparameters"])
     ```
     """
+    check_choice("backend", backend, BACKENDS)
+    if backend == "optuna":
+        if tuner is not None:
+            raise ValueError(
+                "`tuner` chooses a KerasTuner tuner; with `backend='optuna'` choose `sampler` "
+                f"and `pruner` instead. Received: tuner={tuner!r}"
+            )
+        from zoo.tuning_optuna import tune_optuna
+
+        return tune_optuna(
+            model,
+            directory=directory,
+            storage=storage,
+            study_name=study_name or project_name,
+            sampler=sampler or "tpe",
+            pruner=pruner or "hyperband",
+            max_trials=max_trials,
+            epochs=epochs,
+            overwrite=overwrite,
+            data=data,
+            validation_data=validation_data,
+            label=label,
+            features=features,
+            batch_size=batch_size,
+            seed=seed,
+            mixed_precision=mixed_precision,
+            verbose=verbose,
+            xla=xla,
+            **fixed,
+        )
+    optuna_values = (storage, study_name, pruner, sampler)
+    given = {k: v for k, v in zip(OPTUNA_ARGUMENTS, optuna_values, strict=True) if v}
+    if given:
+        raise ValueError(
+            f"{sorted(given)} are arguments of the Optuna backend; pass backend='optuna'. "
+            f"Received: backend={backend!r}, {given!r}"
+        )
+    tuner = tuner or "hyperband"
     check_choice("tuner", tuner, TUNERS)
     check_positive_int("max_trials", max_trials)
     check_bool("xla", xla)
@@ -254,16 +344,7 @@ def tune(
     previous_policy = keras.config.dtype_policy()
     set_mixed_precision(mixed_precision)
     try:
-        if is_graph_model(model):
-            data = load_graph_data(model, config.data, config.validation_data, seed=seed)
-            fixed = {**data.model_arguments(), **fixed}
-            built = registry.create(model, **model_overrides(model, fixed))
-            train_data, validation = graph_datasets(data, built, batch_size=batch_size, seed=seed)
-        else:
-            input_shape = registry.create(model, **model_overrides(model, fixed)).input_shape[1:]
-            train_data, validation = load_datasets(config, input_shape)
-        steps_per_epoch = int(train_data.cardinality())
-        total_steps = steps_per_epoch * epochs if steps_per_epoch > 0 else None
+        train_data, validation, fixed, total_steps = search_data(model, config, fixed)
         hypermodel = ZooHyperModel(
             model, total_steps=total_steps, fixed=fixed, jit_compile=None if xla else False
         )

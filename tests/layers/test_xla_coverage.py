@@ -69,6 +69,12 @@ CHECKED_ELSEWHERE = {
     "SpearmansRank": TFA_METRICS_XLA_TEST,
     # A keras.Model: the shared model checks fit it with and without XLA.
     "CRFModelWrapper": ("test_crf_layer.py", "test_model_wrapper_shared_checks"),
+    # DP-SGD's optimizer only trains through `PrivateTraining`'s step (plain `fit` is refused):
+    # the shared callback checks fit it with and without XLA.
+    "DPOptimizer": (
+        "test_privacy.py",
+        "test_private_training_shared_checks_xla_and_keras_round_trip",
+    ),
     # An RNN cell: the shared layer checks run on a keras.layers.RNN holding it.
     "AttentionWrapper": ("test_seq2seq_attention.py", "test_wrapper_in_keras_rnn_shared_checks"),
 }

@@ -45,8 +45,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="train a registered model and save it",
         description="Train a registered model with model.fit, on the built-in digits or on "
         "TFRecords written by `tfrecords.write`; writes MODEL.keras, history.json, "
-        "training_curve.png and run.json (versions, hardware, config, seed, git commit) to "
-        "--output. Every option can also come from --config FILE (YAML, same names); flags win.",
+        "training_curve.png and run.json (versions, hardware, config, seed, git commit, "
+        "dataset fingerprints) to --output; with --track, also to MLflow. Every option can "
+        "also come from --config FILE (YAML, same names); flags win.",
         argument_default=argparse.SUPPRESS,
     )
     p.add_argument("model", nargs="?", help="registered model name (see `zoo list`)")
@@ -137,6 +138,27 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         type=positive_ints("fanouts"),
         help="graph node classifiers: neighbours sampled per layer, e.g. 25,10, with "
         "--batch-size seed nodes per step (default: full-batch training)",
+    )
+    p.add_argument(
+        "--track",
+        metavar="mlflow[:URI]",
+        help="track the run in MLflow: parameters, per-epoch metrics, run.json, the curve, "
+        "the .keras model and the SavedModel as artifacts, a registered model version; URI "
+        "file:///path (file store), sqlite:///path.db or http(s)://server (default: "
+        "MLFLOW_TRACKING_URI, else MLflow's sqlite:///mlflow.db in the current directory). "
+        "An unreachable URI is a warning: the run goes on, written locally",
+    )
+    p.add_argument(
+        "--carbon",
+        action=argparse.BooleanOptionalAction,
+        help="record the run's energy (kWh) and CO2-eq (codecarbon, offline) in run.json and "
+        "MLflow (default: on with --track, else off)",
+    )
+    p.add_argument(
+        "--carbon-country",
+        metavar="ISO3",
+        help="country of the electricity mix for the CO2-eq estimate, ISO 3166-1 alpha-3 "
+        "(default: USA)",
     )
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), help="fit progress (default: 1)")
     p.set_defaults(handler=run_train)

@@ -1,4 +1,4 @@
-"""`zoo tune MODEL`: a KerasTuner search over a registered model (`zoo.tuning.tune`)."""
+"""`zoo tune MODEL`: a KerasTuner or Optuna search over a registered model (`zoo.tuning.tune`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import json
 
 from zoo.cli.arguments import key_value, non_negative_int, positive_int
-from zoo.tuning import TUNERS
+from zoo.tuning import BACKENDS, TUNERS
 
 # Namespace entries that are not arguments of `zoo.tuning.tune`.
 NOT_ARGUMENTS = ("command", "handler", "fix", "tensorflow_logs")
@@ -27,16 +27,37 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     """Adds `tune MODEL [--tuner T] [--max-trials N] [--epochs E] [--fix KEY=VALUE] ...`."""
     p = commands.add_parser(
         "tune",
-        help="search a registered model's hyperparameters with KerasTuner",
-        description="KerasTuner search over a registered model's architecture and training "
+        help="search a registered model's hyperparameters with KerasTuner or Optuna",
+        description="KerasTuner (or, with --backend optuna, Optuna) search over a registered "
+        "model's architecture and training "
         "components (optimizer AdamW/Ranger/Lookahead, schedule constant/cosine/one-cycle/"
         "cyclical, learning rate, weight decay). Resumes from --directory unless --overwrite. "
         "Prints the best configuration and saves the best model. For distributed tuning run one "
         "chief and N workers with KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP and "
-        "KERASTUNER_ORACLE_PORT set. `zoo list` shows which models can be tuned.",
+        "KERASTUNER_ORACLE_PORT set. With --backend optuna, start any number of processes with "
+        "the same --storage and --study-name; each runs --max-trials trials of the shared, "
+        "resumable study. `zoo list` shows which models can be tuned.",
     )
     p.add_argument("model", help="registered model name (see `zoo list`)")
-    p.add_argument("--tuner", choices=TUNERS, default="hyperband")
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="keras-tuner",
+        help="search library (default: %(default)s)",
+    )
+    p.add_argument("--tuner", choices=TUNERS, help="KerasTuner's tuner (default: hyperband)")
+    p.add_argument(
+        "--storage",
+        help="Optuna RDB URL shared by every process of the study, e.g. sqlite:///study.db "
+        "(default: sqlite:///DIRECTORY/STUDY_NAME.db)",
+    )
+    p.add_argument("--study-name", help="Optuna study (default: MODEL_optuna)")
+    p.add_argument("--sampler", choices=("tpe", "random"), help="Optuna sampler (default: tpe)")
+    p.add_argument(
+        "--pruner",
+        choices=("hyperband", "median", "none"),
+        help="Optuna pruner fed by each epoch's val_accuracy (default: hyperband)",
+    )
     p.add_argument(
         "--max-trials",
         type=positive_int("max_trials"),
