@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test test-slow bench bench-rl bench-meta bench-tfmot bench-hub bench-graph bench-tfa bench-addons lint format clean
+.PHONY: demo test test-slow bench bench-rl bench-meta bench-dp lock docker bench-tfmot bench-hub bench-graph bench-tfa bench-addons lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,24 @@ $(L2L_VENV)/bin/python:
 
 bench-meta: $(VENV)/.installed-all,test $(L2L_VENV)/bin/python
 	L2L_PYTHON=$(L2L_VENV)/bin/python $(BIN)/python -m benchmarks.bench_meta
+
+# The DP-SGD comparison runs Opacus (PyTorch) from its own environment: never a dependency.
+OPACUS_VENV ?= .venv-opacus
+$(OPACUS_VENV)/bin/python:
+	$(PYTHON) -m venv $(OPACUS_VENV)
+	$(OPACUS_VENV)/bin/python -m pip install --quiet torch==2.13.0 opacus numpy
+
+bench-dp: $(VENV)/.installed-all,test $(OPACUS_VENV)/bin/python
+	OPACUS_PYTHON=$(OPACUS_VENV)/bin/python $(BIN)/python -m benchmarks.bench_dp
+	$(BIN)/python -m benchmarks.bench_dp --learning
+
+# The pinned versions the Dockerfile installs; run after changing dependencies in pyproject.toml.
+lock: $(VENV)/.installed-all,test
+	$(BIN)/python -m zoo.tracking.lockfile > requirements-lock.txt
+
+# The CPU image (runs `make test` by default); the Dockerfile's header shows the CUDA variant.
+docker:
+	docker build -t keras-zoo .
 
 # The graph comparison runs PyTorch Geometric from its own environment: never a dependency.
 # NeighborLoader samples with pyg-lib or torch-sparse; pyg-lib has no wheels on PyPI, so
@@ -116,4 +134,4 @@ format: $(VENV)/.installed-all,test
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) $(SB3_VENV) $(TFMOT_VENV) $(HUB_VENV) $(PYG_VENV) $(TFA_VENV) artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SB3_VENV) $(TFMOT_VENV) $(HUB_VENV) $(PYG_VENV) $(TFA_VENV) $(L2L_VENV) $(OPACUS_VENV) artifacts .pytest_cache .ruff_cache
