@@ -9,6 +9,9 @@ print(zoo.list_models())
 model = zoo.create("cnn_digits")
 ```
 
+Packages that need an optional extra are imported by name: `import zoo.federated` (the
+`federated` extra: Flower, dp-accounting).
+
 TensorFlow's start-up lines (CUDA probing on a machine without a GPU) are held back while it is
 imported here; `zoo.tensorflow_logs.STARTUP_LINES` has them and `zoo --verbose` prints them.
 """
@@ -21,9 +24,11 @@ from zoo import (  # noqa: E402  (after the quiet import)
     basic,
     continual,
     explain,
+    fairness,
     graph,
     meta,
     text,
+    tracking,
     uncertainty,
     vision,
 )
@@ -43,6 +48,7 @@ __all__ = [
     "continual",
     "create",
     "explain",
+    "fairness",
     "from_huggingface",
     "get_spec",
     "graph",
@@ -50,6 +56,7 @@ __all__ = [
     "meta",
     "register",
     "text",
+    "tracking",
     "uncertainty",
     "unregister",
     "vision",

@@ -23,6 +23,7 @@ from layers.schedules import SCHEDULES, learning_rate_schedule
 from layers.validation import check_bool, check_choice, check_positive_int
 from zoo import registry
 from zoo.distribute import set_mixed_precision
+from zoo.extras import require_extra
 from zoo.fitting import repeated
 from zoo.graph_training import graph_datasets, is_graph_model, load_graph_data
 from zoo.train import TrainConfig, load_datasets
@@ -290,6 +291,7 @@ def tune(
                 "`tuner` chooses a KerasTuner tuner; with `backend='optuna'` choose `sampler` "
                 f"and `pruner` instead. Received: tuner={tuner!r}"
             )
+        require_extra("optuna", "tracking", "Tuning with Optuna")
         from zoo.tuning_optuna import tune_optuna
 
         return tune_optuna(

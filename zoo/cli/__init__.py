@@ -24,8 +24,16 @@ from zoo.cli.logs import (
     quiet_tensorflow,
     wants_tensorflow_logs,
 )
+from zoo.extras import MissingExtraError
 
-USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError)
+# `MissingExtraError`: a command that needs an optional extra which is not installed.
+USER_ERRORS = (
+    ValueError,
+    FileNotFoundError,
+    FileExistsError,
+    NotADirectoryError,
+    MissingExtraError,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

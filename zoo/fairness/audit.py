@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from layers.validation import check_positive_int, check_unit_interval
+from zoo.extras import require_extra
 from zoo.fairness.calibration import expected_calibration_error
 from zoo.fairness.inputs import binary_labels, positive_probabilities, sensitive_array
 
@@ -89,6 +90,7 @@ def audit(
     result["demographic_parity_difference"], result["by_group"]["1"]["accuracy"]
     ```
     """
+    require_extra("fairlearn", "tracking", "Fairness audits")
     from fairlearn.metrics import (
         MetricFrame,
         demographic_parity_difference,

@@ -15,18 +15,23 @@ print(history.metric("centralized_accuracy"))
 ```
 """
 
-from zoo.federated.accounting import PrivacyBudget, compute_epsilon
-from zoo.federated.client import KerasClient
-from zoo.federated.dp_fedavg import client_mods, with_differential_privacy
-from zoo.federated.fedprox import ProximalTerm
-from zoo.federated.history import FederatedHistory
-from zoo.federated.partition import label_skew, partition, partition_by
-from zoo.federated.processes import connect, serve
-from zoo.federated.secagg import CLIENT_MODS, secagg_workflow
-from zoo.federated.shape_check import RejectMismatchedShapes
-from zoo.federated.simulation import client_app, server_app, simulate
-from zoo.federated.strategies import STRATEGIES, make_strategy, weighted_average
-from zoo.federated.weights import get_weights, set_weights
+from zoo.extras import require_extra
+
+require_extra("flwr", "federated", "Federated learning (`zoo.federated`)")
+require_extra("dp_accounting", "federated", "Privacy accounting (`zoo.federated`)")
+
+from zoo.federated.accounting import PrivacyBudget, compute_epsilon  # noqa: E402
+from zoo.federated.client import KerasClient  # noqa: E402
+from zoo.federated.dp_fedavg import client_mods, with_differential_privacy  # noqa: E402
+from zoo.federated.fedprox import ProximalTerm  # noqa: E402
+from zoo.federated.history import FederatedHistory  # noqa: E402
+from zoo.federated.partition import label_skew, partition, partition_by  # noqa: E402
+from zoo.federated.processes import connect, serve  # noqa: E402
+from zoo.federated.secagg import CLIENT_MODS, secagg_workflow  # noqa: E402
+from zoo.federated.shape_check import RejectMismatchedShapes  # noqa: E402
+from zoo.federated.simulation import client_app, server_app, simulate  # noqa: E402
+from zoo.federated.strategies import STRATEGIES, make_strategy, weighted_average  # noqa: E402
+from zoo.federated.weights import get_weights, set_weights  # noqa: E402
 
 __all__ = [
     "CLIENT_MODS",

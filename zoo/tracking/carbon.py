@@ -7,6 +7,7 @@ import logging
 import keras
 
 from layers.validation import check_choice, check_positive_float
+from zoo.extras import require_extra
 from zoo.tracking.record import merge_into_record
 
 # The country whose electricity mix converts kWh into CO2-eq when none is given: set yours.
@@ -73,6 +74,7 @@ class CarbonCallback(keras.callbacks.Callback):
         pue: float = 1.0,
     ):
         super().__init__()
+        require_extra("codecarbon", "tracking", "Energy and CO2-eq estimates")
         self.country_iso_code = check_country(country_iso_code)
         check_choice("tracking_mode", tracking_mode, TRACKING_MODES)
         self.tracking_mode = tracking_mode

@@ -11,6 +11,7 @@ import warnings
 
 import keras
 
+from zoo.extras import require_extra
 from zoo.plots import plot_history
 from zoo.tracking.carbon import CarbonCallback
 from zoo.tracking.mlflow_logging import (
@@ -115,6 +116,7 @@ class MLflowCallback(keras.callbacks.Callback):
         tags: dict | None = None,
     ):
         super().__init__()
+        require_extra("mlflow", "tracking", "MLflow tracking")
         if experiment is None:
             experiment = os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
         for name, value in (("experiment", experiment), ("run_name", run_name)):
