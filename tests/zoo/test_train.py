@@ -4,6 +4,7 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 
 from zoo import cli
 from zoo.train import TrainConfig, train
@@ -109,6 +110,7 @@ def _rate_at(optimizer, step: int) -> float:
     return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
 
+@pytest.mark.slow  # a ViT under every augmentation: half a minute
 def test_vit_recipe_warms_up_then_decays_with_all_augmentations(tmp_path):
     from layers import MixedLabelAccuracy, SparseLabelSmoothingCrossentropy
 

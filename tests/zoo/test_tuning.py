@@ -80,7 +80,8 @@ def test_bad_choices_name_the_argument():
     "tuner_cls, kwargs",
     [
         (keras_tuner.BayesianOptimization, {"max_trials": 2}),
-        (keras_tuner.Hyperband, {"max_epochs": 2, "factor": 2}),
+        # Hyperband's brackets take half a minute: a learning-run-sized test.
+        pytest.param(keras_tuner.Hyperband, {"max_epochs": 2, "factor": 2}, marks=pytest.mark.slow),
     ],
 )
 def test_each_tuner_searches_the_hypermodel(tuner_cls, kwargs, tmp_path):
@@ -123,6 +124,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # three processes importing TensorFlow: half a minute
 def test_distributed_tuning_with_a_chief_and_two_workers(tmp_path):
     port = _free_port()
     command = [sys.executable, "-m", "zoo", "tune", "mlp_digits", "--tuner", "random"]
