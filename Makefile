@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test test-slow bench bench-rl bench-meta bench-dp lock docker bench-tfmot bench-hub bench-graph bench-tfa bench-addons lint format clean
+.PHONY: demo test test-slow bench bench-rl bench-meta bench-dp bench-nas lock docker bench-tfmot bench-hub bench-graph bench-tfa bench-addons lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,13 @@ $(OPACUS_VENV)/bin/python:
 bench-dp: $(VENV)/.installed-all,test $(OPACUS_VENV)/bin/python
 	OPACUS_PYTHON=$(OPACUS_VENV)/bin/python $(BIN)/python -m benchmarks.bench_dp
 	$(BIN)/python -m benchmarks.bench_dp --learning
+
+# DARTS's search cost against a plain epoch of the same supernet, and its learning figures. Its
+# peer, Microsoft NNI, does not run here (NNI 3.0's DARTS imports pytorch_lightning, which it does
+# not declare; BENCHMARKS.md); the OFA and ProxylessNAS figures come from bench_ofa.
+bench-nas: $(VENV)/.installed-all,test
+	$(BIN)/python -m benchmarks.bench_nas --nodes 2 --second-order
+	$(BIN)/python -m benchmarks.bench_ofa
 
 # The pinned versions the Dockerfile installs; run after changing dependencies in pyproject.toml.
 lock: $(VENV)/.installed-all,test
