@@ -17,11 +17,13 @@ import contextlib
 import dataclasses
 import json
 import os
+import time
 from typing import Any
 
 import keras
 import keras_tuner
 import optuna
+import sqlalchemy.exc
 
 from layers.validation import check_bool, check_choice, check_positive_int
 from zoo.distribute import set_mixed_precision
@@ -172,6 +174,23 @@ def _by_name(space: dict[str, Any]) -> dict[str, Any]:
     return entries
 
 
+def open_storage(storage: str, attempts: int = 5) -> optuna.storages.RDBStorage:
+    """The RDB storage at the URL `storage`, its tables created if the database is new.
+
+    Workers started together on a new database race to create its tables (SQLite: `UNIQUE
+    constraint failed: alembic_version.version_num`); the loser waits and opens the tables
+    the winner made.
+    """
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(storage)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 def open_study(
     study_name: str,
     storage: str | None,
@@ -186,7 +205,7 @@ def open_study(
     """
     study = optuna.create_study(
         study_name=study_name,
-        storage=storage,
+        storage=open_storage(storage) if storage is not None else None,
         direction="maximize",
         sampler=sampler,
         pruner=pruner,
@@ -314,7 +333,7 @@ def tune_optuna(
         )
         if overwrite:
             with contextlib.suppress(KeyError):  # KeyError: nothing to delete
-                optuna.delete_study(study_name=study_name, storage=storage)
+                optuna.delete_study(study_name=study_name, storage=open_storage(storage))
         study = open_study(
             study_name,
             storage,
