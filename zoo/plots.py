@@ -5,6 +5,29 @@ from __future__ import annotations
 import os
 
 
+def pyplot():
+    """`matplotlib.pyplot` on the Agg backend (writes files, needs no display)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(figure, path: str) -> str:
+    """Lays out `figure`, writes it to the PNG `path` (parent folders created), closes it.
+
+    Returns:
+        `path`.
+    """
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    pyplot().close(figure)
+    return path
+
+
 def plot_history(history: dict[str, list[float]], path: str, title: str = "training") -> str:
     """Plots every metric in a Keras `History.history` dict, train and validation together.
 
@@ -17,11 +40,7 @@ def plot_history(history: dict[str, list[float]], path: str, title: str = "train
     Returns:
         `path`.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     metrics = [name for name in history if not name.startswith("val_")]
     if not metrics:
         raise ValueError(f"`history` has no training metrics. Received: history={history!r}")
@@ -36,8 +55,4 @@ def plot_history(history: dict[str, list[float]], path: str, title: str = "train
         axis.grid(alpha=0.3)
         axis.legend()
     figure.suptitle(title)
-    figure.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)

@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(figure, path: str) -> str:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    _pyplot().close(figure)
-    return path
+from zoo.plots import pyplot, save_figure
 
 
 def plot_depth_vs_width(result: dict, path: str) -> str:
@@ -35,7 +18,7 @@ def plot_depth_vs_width(result: dict, path: str) -> str:
     Returns:
         `path`.
     """
-    plt = _pyplot()
+    plt = pyplot()
     figure, (by_depth, by_width) = plt.subplots(1, 2, figsize=(11, 4))
     targets = list(dict.fromkeys(row["target"] for row in result["rows"]))
     for target in targets:
@@ -54,7 +37,7 @@ def plot_depth_vs_width(result: dict, path: str) -> str:
     by_width.set_xscale("log")
     by_depth.set_title(f"equal parameter count (~{budget}): error vs depth")
     by_width.set_title("the same networks: error vs width")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_information_plane(result: dict, path: str) -> str:
@@ -68,7 +51,7 @@ def plot_information_plane(result: dict, path: str) -> str:
     Returns:
         `path`.
     """
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.colors import LogNorm
 
     activations = list(result["runs"])
@@ -111,4 +94,4 @@ def plot_information_plane(result: dict, path: str) -> str:
             axis.set_ylabel("I(T;Y) (bits)")
             axis.grid(alpha=0.3)
             figure.colorbar(points, ax=axis, label="epoch")
-    return _save(figure, path)
+    return save_figure(figure, path)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 
 from layers.validation import check_choice
 
@@ -87,11 +86,11 @@ def plot_audit(result: dict, path: str, title: str | None = None) -> str:
     plot_audit(audit(y, model.predict(x), group), "artifacts/fairness.png")
     ```
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+
+    from zoo.plots import pyplot, save_figure
+
+    plt = pyplot()
 
     metrics = [m for m in PLOTTED if m in result["overall"]]
     groups = list(result["by_group"])
@@ -110,8 +109,4 @@ def plot_audit(result: dict, path: str, title: str | None = None) -> str:
             result["demographic_parity_difference"], result["equalized_odds_difference"]
         )
     )
-    figure.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
