@@ -126,3 +126,41 @@ class OFASubnetClassifier(Task):
         x = keras.layers.GlobalAveragePooling2D(name="pool", dtype=dtype)(x)
         outputs = classification_head(x, num_classes, dtype=dtype)
         super().__init__(inputs=images, outputs=outputs, dtype=dtype, **kwargs)
+
+
+def subnet_of(supernet, kernels, expands, se_ratio, name: str | None = None):
+    """An `OFASubnetClassifier` with `supernet`'s stem, stages and head, its shared layers'
+    weights copied (stem, head and logits; each search copies its own blocks).
+
+    Args:
+        supernet: a `OnceForAll` or `ProxylessSupernet` (their shared attributes and layers).
+        kernels: per stage, the kernel size of each block kept.
+        expands: per stage, the expand ratio of each block kept.
+        se_ratio: the squeeze-and-excite ratio of the blocks, or `None`.
+        name: the model's name. Defaults to `None` (Keras picks one).
+
+    Returns:
+        The subnet; its blocks hold fresh weights until the caller copies them.
+
+    Example:
+
+    ```python
+    model = subnet_of(ofa, ((3,), (5, 3)), ((3,), (4, 6)), se_ratio=0.25)
+    ```
+    """
+    model = OFASubnetClassifier(
+        input_shape=supernet.image_shape,
+        num_classes=supernet.num_classes,
+        stem_channels=supernet.stem_channels,
+        stage_channels=supernet.stage_channels,
+        stage_strides=supernet.stage_strides,
+        kernels=tuple(tuple(k) for k in kernels),
+        expands=tuple(tuple(e) for e in expands),
+        head_channels=supernet.head_channels,
+        se_ratio=se_ratio,
+        activation=supernet.activation,
+        **({"name": name} if name else {}),
+    )
+    for layer_name in ("stem_conv", "stem_bn", "head_conv", "head_bn", "logits"):
+        model.get_layer(layer_name).set_weights(getattr(supernet, layer_name).get_weights())
+    return model

@@ -14,7 +14,7 @@ from layers.validation import (
     check_positive_ints,
 )
 from zoo.nas.ofa.elastic import ElasticInvertedResidual, check_kernel_choices
-from zoo.nas.ofa.subnet import OFASubnetClassifier
+from zoo.nas.ofa.subnet import OFASubnetClassifier, subnet_of
 from zoo.vision.inputs import check_image_shape
 
 # Progressive shrinking (the paper's Figure 2): the full network first, then elastic kernel
@@ -314,21 +314,7 @@ class OnceForAll(keras.Model):
         config = self.check_config(config)
         kernels = [tuple(v[:d]) for v, d in zip(config["kernel"], config["depth"], strict=True)]
         expands = [tuple(v[:d]) for v, d in zip(config["expand"], config["depth"], strict=True)]
-        model = OFASubnetClassifier(
-            input_shape=self.image_shape,
-            num_classes=self.num_classes,
-            stem_channels=self.stem_channels,
-            stage_channels=self.stage_channels,
-            stage_strides=self.stage_strides,
-            kernels=tuple(kernels),
-            expands=tuple(expands),
-            head_channels=self.head_channels,
-            se_ratio=self.se_ratio,
-            activation=self.activation,
-            **({"name": name} if name else {}),
-        )
-        for layer_name in ("stem_conv", "stem_bn", "head_conv", "head_bn", "logits"):
-            model.get_layer(layer_name).set_weights(getattr(self, layer_name).get_weights())
+        model = subnet_of(self, kernels, expands, self.se_ratio, name)
         for s, stage in enumerate(self.blocks):
             for j in range(config["depth"][s]):
                 target = model.get_layer(f"stage_{s}_block_{j}")

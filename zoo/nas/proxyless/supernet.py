@@ -10,7 +10,7 @@ from keras import ops
 
 from layers.convolution import InvertedResidual
 from layers.validation import check_positive_int, check_positive_ints
-from zoo.nas.ofa.subnet import OFASubnetClassifier
+from zoo.nas.ofa.subnet import OFASubnetClassifier, subnet_of
 from zoo.vision.inputs import check_image_shape
 
 # The paper's candidates: MBConv with kernel 3/5/7 and expand ratio 3/6, and the zero op
@@ -267,21 +267,7 @@ class ProxylessSupernet(keras.Model):
             kernels.append(tuple(stage_kernels))
             expands.append(tuple(stage_expands))
             sources.append(stage_sources)
-        model = OFASubnetClassifier(
-            input_shape=self.image_shape,
-            num_classes=self.num_classes,
-            stem_channels=self.stem_channels,
-            stage_channels=self.stage_channels,
-            stage_strides=self.stage_strides,
-            kernels=tuple(kernels),
-            expands=tuple(expands),
-            head_channels=self.head_channels,
-            se_ratio=None,
-            activation=self.activation,
-            **({"name": name} if name else {}),
-        )
-        for layer_name in ("stem_conv", "stem_bn", "head_conv", "head_bn", "logits"):
-            model.get_layer(layer_name).set_weights(getattr(self, layer_name).get_weights())
+        model = subnet_of(self, kernels, expands, None, name)
         for s, stage_sources in enumerate(sources):
             for j, source in enumerate(stage_sources):
                 model.get_layer(f"stage_{s}_block_{j}").set_weights(source.get_weights())
