@@ -196,3 +196,23 @@ def test_in_place_distillation_step_trains_subnets():
     # sampled (from the kernel phase on).
     assert all(m for path, m in moved.items() if "transform" not in path)
     assert any(m for path, m in moved.items() if "transform" in path)
+
+
+@pytest.mark.slow
+def test_a_resumed_supernet_training_keeps_the_optimizer_state(tmp_path):
+    import keras
+
+    from zoo.nas.ofa.command import train_supernet
+
+    x, y = images(16, seed=2), np.arange(16) % 3
+    first = OnceForAll(**TINY)
+    first.compile(optimizer=keras.optimizers.Adam(1e-3))
+    train_supernet(first, (x, y), (x, y), 1, str(tmp_path), batch_size=8, verbose=0)
+    assert int(first.optimizer.iterations) == 8  # 4 epochs of 2 steps, all done
+
+    resumed = OnceForAll(**TINY)
+    resumed.compile(optimizer=keras.optimizers.Adam(1e-3))
+    assert train_supernet(resumed, (x, y), (x, y), 1, str(tmp_path), verbose=0) == 0
+    assert int(resumed.optimizer.iterations) == 8
+    for a, b in zip(resumed.optimizer.variables, first.optimizer.variables, strict=True):
+        np.testing.assert_allclose(a, b, err_msg=a.path)

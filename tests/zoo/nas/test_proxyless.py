@@ -140,3 +140,30 @@ def test_a_tight_latency_target_moves_the_architecture_to_cheap_paths():
     assert result.predicted_latency_ms == pytest.approx(
         predict_latency(model.latency_specs(result.paths), table)
     )
+
+
+@pytest.mark.slow
+def test_an_interrupted_search_resumes_to_the_uninterrupted_result(tmp_path):
+    table = synthetic_table(ProxylessSupernet(**TINY))
+    x, y = images(16, seed=3), np.arange(16) % 3
+    options = dict(batch_size=8, warmup_epochs=1, seed=2, architecture_learning_rate=0.1)
+    first = ProxylessSupernet(**TINY)
+    whole = ProxylessSupernet(**TINY)
+    whole.set_weights(first.get_weights())
+    state = str(tmp_path / "state.npz")
+
+    proxyless_search(first, (x, y), (x, y), table, 1.0, epochs=1, state_path=state, **options)
+    resumed = ProxylessSupernet(**TINY)  # a new process: everything comes from the state
+    result = proxyless_search(
+        resumed, (x, y), (x, y), table, 1.0, epochs=2, state_path=state, **options
+    )
+    expected = proxyless_search(whole, (x, y), (x, y), table, 1.0, epochs=2, **options)
+
+    for a, b in zip(resumed.variables, whole.variables, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, err_msg=a.path)
+    assert result.paths == expected.paths
+    np.testing.assert_allclose(result.history["weight_loss"], expected.history["weight_loss"])
+    assert len(result.history["expected_latency_ms"]) == 3
+
+    with pytest.raises(ValueError, match=r"other settings.*Received: path="):
+        proxyless_search(resumed, (x, y), (x, y), table, 2.0, epochs=2, state_path=state, **options)

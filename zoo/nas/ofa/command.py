@@ -42,7 +42,8 @@ def table_for(space, path: str, repeats: int = 20, verbose: int = 0) -> dict:
 
 
 class _SaveProgress(keras.callbacks.Callback):
-    """Saves the supernet's weights and the number of finished epochs after every epoch."""
+    """Saves the supernet's weights, its optimizer's state (in the same `.weights.h5`) and the
+    number of finished epochs after every epoch."""
 
     def __init__(self, directory: str):
         super().__init__()
@@ -59,8 +60,9 @@ def train_supernet(
 ):
     """Progressive shrinking for `4 * epochs_per_phase` epochs, resumed from `directory`.
 
-    The weights and the finished epoch count are saved to `directory` after each epoch; a
-    later call with the same directory continues from there.
+    The weights, the optimizer's state (Adam's moments and step count) and the finished epoch
+    count are saved to `directory` after each epoch; a later call with the same directory
+    continues from there, in the progressive-shrinking phase of that epoch.
 
     Returns:
         The number of epochs trained by this call.
@@ -74,6 +76,10 @@ def train_supernet(
     if os.path.isfile(progress):
         with open(progress, encoding="utf-8") as f:
             done = int(json.load(f)["epochs_done"])
+        # The optimizer's variables exist only once it is built; unbuilt, Keras would skip
+        # them with a warning and resume with fresh moments and step count.
+        if not ofa.optimizer.built:
+            ofa.optimizer.build(ofa.trainable_variables)
         ofa.load_weights(os.path.join(directory, "supernet.weights.h5"))
     total = 4 * epochs_per_phase
     if done < total:

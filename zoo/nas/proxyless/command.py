@@ -9,6 +9,8 @@ import numpy as np
 
 from zoo.nas.latency import measure_model_latency, predict_latency
 
+STATE_FILE = "proxyless_state.npz"
+
 # The digits search space of the command and of BENCHMARKS.md (16x16 upscaled digits).
 DIGITS_PROXYLESS = dict(
     input_shape=(16, 16, 1),
@@ -44,6 +46,9 @@ def proxyless_search_command(
     """Searches the digits space under `target_ms`, writes `proxyless.json` and the derived
     `proxyless_model.keras` to `output`, and measures the derived model with TFLite.
 
+    The search's state is saved to `output/proxyless_state.npz` after every epoch; a rerun
+    with the same `output` and settings resumes from it (a larger `epochs` extends it).
+
     Raises:
         ValueError: `target_ms` is below the fastest path's predicted latency (the error names
             both).
@@ -78,6 +83,7 @@ def proxyless_search_command(
         warmup_epochs=warmup_epochs,
         seed=seed,
         verbose=verbose,
+        state_path=os.path.join(output, STATE_FILE),
     )
     model = supernet.derive(result.paths)
     model_path = os.path.join(output, "proxyless_model.keras")
@@ -100,7 +106,11 @@ def add_arguments(p) -> None:
     """The options of `zoo nas search proxyless`."""
     from zoo.cli.arguments import non_negative_int, positive_float, positive_int
 
-    p.add_argument("--output", required=True, help="directory for the table and model")
+    p.add_argument(
+        "--output",
+        required=True,
+        help="directory for the table, the search state and the model; a rerun resumes",
+    )
     p.add_argument("--target-ms", type=positive_float("target_ms"), required=True)
     p.add_argument("--data", default="digits", help="'digits' or a TFRecord PATTERN")
     p.add_argument("--table", help="a latency table (measured into --output when missing)")

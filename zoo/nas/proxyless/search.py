@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 
 import keras
 import numpy as np
@@ -16,6 +18,7 @@ from layers.validation import (
     check_positive_int,
 )
 from zoo.nas.latency import predict_latency
+from zoo.nas.search_state import read_search_state, write_search_state
 
 LATENCY_LOSSES = ("mul", "add")
 
@@ -84,6 +87,7 @@ def proxyless_search(
     latency_weight: float = 0.1,
     seed: int = 0,
     verbose: int = 0,
+    state_path: str | None = None,
 ) -> ProxylessResult:
     """Searches a `ProxylessSupernet` on `(x, y)` arrays under a latency target.
 
@@ -91,6 +95,11 @@ def proxyless_search(
     the architecture probabilities (only that path runs), then the architecture parameters on
     a validation batch with two sampled paths per block and binary gates (`run_gated`), on the
     latency-aware loss (`latency_loss`). The first `warmup_epochs` train the weights only.
+
+    With `state_path`, the search saves its state there after every epoch (the supernet, both
+    optimizers, the random generators and the history) and a later call with the same path and
+    settings continues from the last finished epoch, to the same result as an uninterrupted
+    search; a larger `epochs` extends a finished search.
 
     Args:
         supernet: a `ProxylessSupernet`.
@@ -108,9 +117,13 @@ def proxyless_search(
         latency_weight: weight of the `"add"` loss. Defaults to `0.1`.
         seed: seed of the batch order and path sampling. Defaults to `0`.
         verbose: `1` shows a progress bar per epoch. Defaults to `0`.
+        state_path: a `.npz` file for the resumable state. Defaults to `None` (not saved).
 
     Returns:
         A `ProxylessResult`; `supernet.derive(result.paths)` builds the network.
+
+    Raises:
+        ValueError: a bad argument, or a state at `state_path` saved with other settings.
 
     Example:
 
@@ -136,8 +149,19 @@ def proxyless_search(
     weight_optimizer = keras.optimizers.SGD(weight_learning_rate, momentum=0.9)
     architecture_optimizer = keras.optimizers.Adam(architecture_learning_rate)
     weights, alphas = supernet.weight_variables, supernet.architecture_variables
+    weight_optimizer.build(weights)
+    architecture_optimizer.build(alphas)
     cross_entropy = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    tf.random.set_seed(seed)
+    # Paths are drawn with stateless ops from a generator whose state is a variable, so that
+    # a saved state continues the same sequence of paths.
+    paths_generator = tf.random.Generator.from_seed(seed)
+
+    def sample_paths(logits):
+        seeds = paths_generator.make_seeds(len(logits))
+        return [
+            tf.random.stateless_categorical(a[None], 1, seed=seeds[:, i], dtype=tf.int32)[0, 0]
+            for i, a in enumerate(logits)
+        ]
 
     def latency_tensor():
         total = fixed
@@ -147,7 +171,7 @@ def proxyless_search(
 
     @tf.function
     def weight_step(xb, yb):
-        paths = [tf.random.categorical(a[None], 1, dtype=tf.int32)[0, 0] for a in alphas]
+        paths = sample_paths([tf.convert_to_tensor(a) for a in alphas])
         with tf.GradientTape() as tape:
             value = cross_entropy(yb, supernet.run_paths(xb, paths, training=True))
         weight_optimizer.apply(tape.gradient(value, weights), weights)
@@ -155,14 +179,16 @@ def proxyless_search(
 
     @tf.function
     def architecture_step(xb, yb):
-        first = [tf.random.categorical(a[None], 1, dtype=tf.int32)[0, 0] for a in alphas]
-        second = []
-        for a, f in zip(alphas, first, strict=True):
-            if a.shape[0] < 2:
-                second.append(f)
-                continue
-            masked = tf.where(tf.one_hot(f, a.shape[0]) > 0, -1e9, tf.convert_to_tensor(a))
-            second.append(tf.random.categorical(masked[None], 1, dtype=tf.int32)[0, 0])
+        logits = [tf.convert_to_tensor(a) for a in alphas]
+        first = sample_paths(logits)
+        masked = [
+            tf.where(tf.one_hot(f, a.shape[0]) > 0, -1e9, a)
+            for a, f in zip(logits, first, strict=True)
+        ]
+        second = [
+            f if a.shape[0] < 2 else s
+            for a, f, s in zip(logits, first, sample_paths(masked), strict=True)
+        ]
         with tf.GradientTape() as tape:
             value = cross_entropy(yb, supernet.run_gated(xb, first, second, training=True))
             total = latency_loss(value, latency_tensor(), target, loss, beta, latency_weight)
@@ -171,8 +197,34 @@ def proxyless_search(
 
     rng = np.random.default_rng(seed)
     history = {"expected_latency_ms": [], "weight_loss": []}
+    state_variables = [
+        *supernet.variables,
+        *weight_optimizer.variables,
+        *architecture_optimizer.variables,
+        paths_generator.state,
+    ]
+    fingerprint = json.dumps(
+        dict(
+            target_latency_ms=target,
+            warmup_epochs=warmup_epochs,
+            batch_size=batch_size,
+            weight_learning_rate=weight_learning_rate,
+            architecture_learning_rate=architecture_learning_rate,
+            loss=loss,
+            beta=beta,
+            latency_weight=latency_weight,
+            seed=seed,
+            examples=[len(x), len(x_val)],
+        ),
+        sort_keys=True,
+    )
+    done = 0
+    if state_path is not None and os.path.isfile(state_path):
+        done, extra = read_search_state(state_variables, state_path, fingerprint)
+        rng.bit_generator.state = extra["numpy_generator"]
+        history = extra["history"]
     steps = max(1, len(x) // batch_size)
-    for epoch in range(warmup_epochs + epochs):
+    for epoch in range(done, warmup_epochs + epochs):
         order = rng.permutation(len(x))
         progress = keras.utils.Progbar(steps, verbose=verbose) if verbose else None
         losses = []
@@ -189,6 +241,9 @@ def proxyless_search(
                 progress.add(1, values=values)
         history["weight_loss"].append(float(np.mean(losses)))
         history["expected_latency_ms"].append(float(latency_tensor()))
+        if state_path is not None:
+            extra = {"numpy_generator": rng.bit_generator.state, "history": history}
+            write_search_state(state_variables, state_path, epoch + 1, fingerprint, extra)
     paths = supernet.argmax_paths()
     return ProxylessResult(
         paths=tuple(paths),
