@@ -1,10 +1,13 @@
 """The private train step: vectorised per-example gradients, clipped and noised.
 
-Keras 3's train step computes only the batch-mean gradient. This step computes the gradient of
-each microbatch (each example, by default) with `tf.vectorized_map`, which turns one
-forward-and-backward pass over a group into a single pass over all groups at once (no Python
-loop over examples), and hands them to the `DPOptimizer`'s clip-and-noise (Abadi et al. 2016,
-https://arxiv.org/abs/1607.00133).
+Keras 3's train step computes only the batch-mean gradient. For a model made of Dense and
+Conv2D layers, clipped per example (the default), this step gets the clipped sum of the
+per-example gradients without forming them (`ghost_clipping`: one forward and one backward
+pass, per-example norms from the layers' inputs and output gradients). Otherwise it computes
+the gradient of each microbatch with `tf.vectorized_map`, which turns one forward-and-backward
+pass over a group into a single pass over all groups at once (no Python loop over examples),
+and hands them to the `DPOptimizer`'s clip. Either way the optimizer adds the noise (Abadi et
+al. 2016, https://arxiv.org/abs/1607.00133).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import tensorflow as tf
 
 from layers.callbacks.loss_terms import per_example_loss_fn
 from layers.privacy.dp_optimizer import DPOptimizer, find_dp_optimizer, has_distribution_strategy
+from layers.privacy.ghost_clipping import ghost_clipping_plan
 
 # Layers that mix the examples of a batch: one example's gradient would depend on the others.
 BATCH_MIXING_LAYERS = (keras.layers.BatchNormalization,)
@@ -75,6 +79,17 @@ def _ungroup(tensor):
     return tf.reshape(tensor, tf.concat([[-1], tf.shape(tensor)[2:]], axis=0))
 
 
+def _per_example_losses(loss_fn, y, prediction, sample_weight):
+    """`[B]` losses: the loss averaged over each example's non-batch axes, times its weight."""
+    losses = tf.cast(loss_fn(y, prediction), "float32")
+    rank = len(losses.shape)
+    if rank > 1:
+        losses = tf.reduce_mean(losses, axis=list(range(1, rank)))
+    if sample_weight is not None:
+        losses = losses * tf.reshape(tf.cast(sample_weight, "float32"), tf.shape(losses))
+    return losses
+
+
 def microbatch_gradients(model, loss_fn, x, y, sample_weight=None, num_microbatches=None):
     """The gradient of each microbatch's mean loss, for every trainable weight, vectorised.
 
@@ -112,14 +127,10 @@ def microbatch_gradients(model, loss_fn, x, y, sample_weight=None, num_microbatc
 
     def one_group(inputs):
         group_x, group_y = inputs[0], inputs[1]
+        weights_of_group = inputs[2] if len(inputs) == 3 else None
         with tf.GradientTape() as tape:
             prediction = model(group_x, training=True)
-            losses = tf.cast(loss_fn(group_y, prediction), "float32")
-            rank = len(losses.shape)
-            if rank > 1:
-                losses = tf.reduce_mean(losses, axis=list(range(1, rank)))
-            if len(inputs) == 3:
-                losses = losses * tf.reshape(inputs[2], tf.shape(losses))
+            losses = _per_example_losses(loss_fn, group_y, prediction, weights_of_group)
             loss = tf.reduce_mean(losses)
         grads = tape.gradient(loss, weights, unconnected_gradients=tf.UnconnectedGradients.ZERO)
         return grads, prediction
@@ -149,21 +160,26 @@ def private_train_step(model: keras.Model, data):
     x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
     if not model.built or not dp_optimizer.built:
         model.optimizer.build(model.trainable_variables)
-    grads, y_pred = microbatch_gradients(
-        model,
-        per_example_loss_fn(model, None),
-        x,
-        y,
-        sample_weight,
-        dp_optimizer.num_microbatches,
-    )
+    loss_fn = per_example_loss_fn(model, None)
+    plan = ghost_clipping_plan(model) if dp_optimizer.num_microbatches is None else None
+    if plan is not None:
+        sums, y_pred = plan.clipped_gradient_sums(
+            lambda prediction: _per_example_losses(loss_fn, y, prediction, sample_weight),
+            x,
+            dp_optimizer.l2_norm_clip,
+        )
+        private = dp_optimizer.noised_average(sums, tf.shape(tf.nest.flatten(x)[0])[0])
+    else:
+        grads, y_pred = microbatch_gradients(
+            model, loss_fn, x, y, sample_weight, dp_optimizer.num_microbatches
+        )
+        private = dp_optimizer.private_gradients(grads)
     if model.losses:
         raise ValueError(
             "Private training clips the compiled loss's per-example gradients; terms in "
             "`model.losses` (activity regularisers, `add_loss`) would escape the clipping. Use "
             f"the optimizer's `weight_decay` instead. Received: {len(model.losses)} loss terms"
         )
-    private = dp_optimizer.private_gradients(grads)
     with dp_optimizer.private_update():
         model.optimizer.apply(private, model.trainable_weights)
     loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)

@@ -15,8 +15,9 @@ class PrivateTraining(keras.callbacks.Callback):
 
     On `on_train_begin` it checks that the model can be trained privately (compiled with a
     `DPOptimizer`, one loss, no batch normalisation, one replica) and replaces the model
-    instance's `train_step` with `private_train_step`: per-example gradients vectorised with
-    `tf.vectorized_map`, clipped and noised by the optimizer. The train function is traced
+    instance's `train_step` with `private_train_step`: per-example gradients clipped (by ghost
+    clipping for Dense and Conv2D models, otherwise vectorised with `tf.vectorized_map`) and
+    noised by the optimizer. The train function is traced
     again, with or without `jit_compile`; `on_train_end` restores the model's own step.
     Evaluation and prediction are untouched. A `DPOptimizer` used without this callback raises
     an error instead of applying ordinary gradients.

@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from layers.privacy import DPOptimizer, PrivateTraining, make_private, microbatch_gradients
+from layers.privacy import (
+    DPOptimizer,
+    PrivateTraining,
+    ghost_clipping_plan,
+    make_private,
+    microbatch_gradients,
+)
 from tests import harness
 
 FEATURES, OUTPUTS, BATCH = 4, 3, 8
@@ -238,3 +244,60 @@ def test_dp_sgd_learns_digits():
     )
     accuracy = model.evaluate(digits.test.x, digits.test.y, verbose=0)[1]
     assert accuracy > 0.85, accuracy
+
+
+def conv_model(seed=0):
+    """Every case of the ghost-clipping path: strided 'same' and 'valid' convolutions (per-example
+    kernel gradients), a Dense on a sequence (Gram matrices) and a Dense on vectors."""
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((8, 8, 2))
+    x = keras.layers.Conv2D(4, 3, strides=2, padding="same", activation="relu")(inputs)
+    x = keras.layers.Conv2D(3, 2, padding="valid", use_bias=False)(x)  # [3, 3, 3]
+    x = keras.layers.Reshape((3, 9))(x)
+    x = keras.layers.Dense(5, activation="tanh")(x)
+    x = keras.layers.Dropout(0.0)(keras.layers.Flatten()(x))
+    return keras.Model(inputs, keras.layers.Dense(3)(x))
+
+
+def test_ghost_clipping_equals_clipping_the_per_example_gradients():
+    model = conv_model()
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(BATCH, 8, 8, 2)).astype("float32")
+    y = rng.integers(0, 3, BATCH)
+    weights = np.linspace(0.5, 1.5, BATCH).astype("float32")
+    loss_fn = keras.losses.sparse_categorical_crossentropy
+
+    grads, prediction = microbatch_gradients(model, loss_fn, x, y, weights)
+    norms = np.sqrt(sum((np.asarray(g) ** 2).reshape(BATCH, -1).sum(axis=1) for g in grads))
+    clip = float(np.median(norms))  # half the examples are clipped
+    scale = clip / np.maximum(norms, clip)
+    expected = [np.einsum("b,b...->...", scale, g) for g in grads]
+
+    plan = ghost_clipping_plan(model)
+    assert plan is not None
+    sums, ghost_prediction = plan.clipped_gradient_sums(lambda p: loss_fn(y, p) * weights, x, clip)
+    np.testing.assert_allclose(ghost_prediction, prediction, rtol=1e-5, atol=1e-6)
+    for got, want, weight in zip(sums, expected, model.trainable_weights, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6, err_msg=weight.path)
+
+
+def test_models_outside_dense_and_conv_take_the_vectorised_path():
+    def sequential(*layers):
+        return keras.Sequential([keras.Input((4,)), *layers])
+
+    assert ghost_clipping_plan(sequential(keras.layers.Dense(3))) is not None
+    shared = keras.layers.Dense(4)
+    inputs = keras.Input((4,))
+    twice = keras.Model(inputs, shared(shared(inputs)))
+    for model in (
+        sequential(keras.layers.Dense(3), keras.layers.LayerNormalization()),
+        sequential(keras.layers.Dense(3, activity_regularizer="l2")),
+        twice,
+    ):
+        assert ghost_clipping_plan(model) is None
+    # The vectorised path still trains the LayerNormalization model privately.
+    model = sequential(keras.layers.Dense(3), keras.layers.LayerNormalization())
+    model.compile(optimizer=make_private(keras.optimizers.SGD(0.1), 1.0, 0.5), loss="mse")
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(*problem(), batch_size=BATCH, verbose=0, callbacks=[PrivateTraining()])
+    assert all(not np.allclose(a, b) for a, b in zip(before, model.get_weights(), strict=True))
