@@ -4,8 +4,8 @@ For a layer `z = a W + b`, example `i`'s kernel gradient is `a_i^T g_i`, with `a
 input and `g_i = dL_i / dz_i` the gradient at its output (`[T, d]` rows for a sequence or for
 the patches of a convolution). Its squared norm needs no `[d_in, d_out]` matrix per example:
 `||a_i^T g_i||^2 = sum_{t,s} (a_t . a_s)(g_t . g_s)` (Goodfellow 2015's per-example norm trick,
-generalised as "ghost clipping" by Li et al. 2022), or, when `T^2 > d_in d_out`, the
-per-example gradient itself is the cheaper way. One forward pass records every `a` and `z`, one
+generalised as "ghost clipping" by Li et al. 2022), or, when `T (d_in + d_out) >= d_in d_out`,
+the per-example gradient itself is the cheaper way. One forward pass records every `a` and `z`, one
 backward pass of `sum_i L_i` gives every `g_i` (the examples do not interact), the norms give
 the clipping factors `c_i`, and the clipped sum is `sum_i c_i a_i^T g_i = A^T (c * G)`: one
 matrix product per layer. The cost is about that of a plain step plus the norms, against one
@@ -114,10 +114,8 @@ class GhostClippingPlan:
             [z for _, _, z in records],
             unconnected_gradients=tf.UnconnectedGradients.ZERO,
         )
-        rows = [
-            _rows(layer, a, tf.cast(g, "float32"))
-            for (layer, a, _), g in zip(records, outputs_grads, strict=True)
-        ]
+        outputs_grads = [tf.cast(g, "float32") for g in outputs_grads]
+        rows = [_rows(layer, a, g) for (layer, a, _), g in zip(records, outputs_grads, strict=True)]
         squared = tf.add_n(
             [
                 _squared_norms(a_rows, g_rows, layer.use_bias)
@@ -126,12 +124,22 @@ class GhostClippingPlan:
         )
         scale = l2_norm_clip / tf.maximum(tf.sqrt(squared), l2_norm_clip)
         sums = {}
-        for (layer, _, _), (a_rows, g_rows) in zip(records, rows, strict=True):
-            scaled = g_rows * scale[:, None, None]
-            kernel = tf.einsum("bti,bto->io", a_rows, scaled)
+        for (layer, a, _), g, (a_rows, g_rows) in zip(records, outputs_grads, rows, strict=True):
+            scaled = g * tf.reshape(scale, [-1] + [1] * (len(g.shape) - 1))
+            if isinstance(layer, keras.layers.Conv2D):
+                # TensorFlow's own filter gradient, of the scaled output gradients.
+                kernel = tf.compat.v1.nn.conv2d_backprop_filter(
+                    tf.cast(a, "float32"),
+                    layer.kernel.shape,
+                    scaled,
+                    strides=[1, *layer.strides, 1],
+                    padding=layer.padding.upper(),
+                )
+            else:
+                kernel = tf.einsum("bti,bto->io", a_rows, g_rows * scale[:, None, None])
             sums[id(layer.kernel)] = tf.reshape(kernel, layer.kernel.shape)
             if layer.use_bias:
-                sums[id(layer.bias)] = tf.reduce_sum(scaled, axis=[0, 1])
+                sums[id(layer.bias)] = tf.reduce_sum(scaled, axis=list(range(len(g.shape) - 1)))
         return [sums[id(w)] for w in self.model.trainable_weights], y_pred
 
 
@@ -171,11 +179,12 @@ def _rows(layer, a, g):
 
 def _squared_norms(a_rows, g_rows, use_bias):
     """Each example's squared kernel (and bias) gradient norm, `[B]`, by the cheaper of the
-    Gram-matrix identity (`T^2 <= d_in d_out`) and the per-example gradient."""
+    Gram-matrix identity (`T^2 (d_in + d_out)` multiplications) and the per-example gradient
+    (`T d_in d_out`)."""
     steps, d_in, d_out = a_rows.shape[1], a_rows.shape[2], g_rows.shape[2]
     if steps == 1:
         kernel = tf.reduce_sum(tf.square(a_rows), [1, 2]) * tf.reduce_sum(tf.square(g_rows), [1, 2])
-    elif steps is not None and steps * steps <= d_in * d_out:
+    elif steps is not None and steps * (d_in + d_out) < d_in * d_out:
         gram_a = tf.einsum("bti,bsi->bts", a_rows, a_rows)
         gram_g = tf.einsum("bto,bso->bts", g_rows, g_rows)
         kernel = tf.reduce_sum(gram_a * gram_g, axis=[1, 2])
