@@ -2,10 +2,12 @@
 # creates .venv when missing and installs the project into it (editable) with the extras it needs.
 PYTHON ?= python3
 VENV ?= .venv
+# Hugging Face transformers on torch CPU (peers and parity references; see its target below).
+HF_VENV ?= .venv-hf
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test test-slow bench bench-rl bench-meta bench-dp bench-nas lock docker bench-tfmot bench-hub bench-graph bench-tfa bench-addons lint format clean
+.PHONY: demo test test-slow bench bench-rl bench-dqn bench-meta bench-dp bench-nas bench-ssl bench-detr bench-electra lock docker bench-tfmot bench-hub bench-graph bench-tfa bench-addons lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,10 +35,19 @@ bench: $(VENV)/.installed-all,test
 SB3_VENV ?= .venv-sb3
 $(SB3_VENV)/bin/python:
 	$(PYTHON) -m venv $(SB3_VENV)
-	$(SB3_VENV)/bin/python -m pip install --quiet torch==2.13.0 stable-baselines3 gymnasium
+	$(SB3_VENV)/bin/python -m pip install --quiet torch==2.13.0 stable-baselines3 sb3-contrib gymnasium
 
+# Seven seeds, as the SAC goal is stated; override with `make bench-rl RL_SEEDS=0,1,2 RL_ALGOS=sac`.
+RL_SEEDS ?= 0,1,2,3,4,5,6
+RL_ALGOS ?= ppo,sac
 bench-rl: $(VENV)/.installed-all,test $(SB3_VENV)/bin/python
-	SB3_PYTHON=$(SB3_VENV)/bin/python RL_SEEDS=0,1,2 $(BIN)/python -m benchmarks.bench_rl
+	SB3_PYTHON=$(SB3_VENV)/bin/python RL_SEEDS=$(RL_SEEDS) RL_ALGOS=$(RL_ALGOS) \
+		$(BIN)/python -m benchmarks.bench_rl
+
+# DQN / Rainbow (and QR-DQN from sb3-contrib) to CartPole 475 and Acrobot -100 vs SB3's DQN.
+bench-dqn: $(VENV)/.installed-all,test $(SB3_VENV)/bin/python
+	SB3_PYTHON=$(SB3_VENV)/bin/python RL_SEEDS=0,1,2,3,4 DQN_SIDES=rainbow,sb3,qrdqn,dqn \
+		$(BIN)/python -m benchmarks.bench_dqn
 
 # The meta-learning comparison runs learn2learn (PyTorch) from its own environment: never a
 # dependency. learn2learn 0.2.0 is an sdist whose C files were made by a Cython older than
@@ -75,6 +86,20 @@ bench-dp: $(VENV)/.installed-all,test $(OPACUS_VENV)/bin/python
 bench-nas: $(VENV)/.installed-all,test
 	$(BIN)/python -m benchmarks.bench_nas --nodes 2 --second-order
 	$(BIN)/python -m benchmarks.bench_ofa
+
+# SimCLR and MoCo v2 on upscaled digits: 10%-label linear probe vs supervised, and step times.
+bench-ssl: $(VENV)/.installed-all,test
+	$(BIN)/python -m benchmarks.bench_ssl
+
+# DETR: AP on the generated shapes set, then DETR-R50 speed vs Hugging Face (torch, .venv-hf).
+bench-detr: $(VENV)/.installed-all,test $(HF_VENV)/bin/python
+	$(BIN)/python -m benchmarks.bench_detr learn --epochs 60 --eval-every 10
+	$(BIN)/python -m benchmarks.bench_detr speed --peer-python $(HF_VENV)/bin/python
+
+# ELECTRA (replaced-token detection) vs an MLM BERT of the same size and steps, fine-tuned on
+# the standard library's docstring task (3 seeds).
+bench-electra: $(VENV)/.installed-all,test
+	$(BIN)/python -m benchmarks.bench_electra --seeds 0,1,2
 
 # The pinned versions the Dockerfile installs; run after changing dependencies in pyproject.toml.
 lock: $(VENV)/.installed-all,test
@@ -128,9 +153,18 @@ $(HUB_VENV)/bin/python:
 	$(PYTHON) -m venv $(HUB_VENV)
 	$(HUB_VENV)/bin/python -m pip install --quiet -e ".[text]" keras-hub
 
-bench-hub: $(HUB_VENV)/bin/python
+# Hugging Face transformers on torch CPU: the generation, T5 and DETR peers (and the parity
+# fixture scripts' reference), in its own environment: never a dependency.
+$(HF_VENV)/bin/python:
+	$(PYTHON) -m venv $(HF_VENV)
+	$(HF_VENV)/bin/python -m pip install --quiet torch==2.13.0 transformers==5.24.0 tokenizers \
+		safetensors sentencepiece scipy numpy
+
+bench-hub: $(HUB_VENV)/bin/python $(HF_VENV)/bin/python
 	$(HUB_VENV)/bin/python -m benchmarks.bench_vision
 	$(HUB_VENV)/bin/python -m benchmarks.bench_text
+	$(HUB_VENV)/bin/python -m benchmarks.bench_generation --hf-python $(HF_VENV)/bin/python
+	$(HUB_VENV)/bin/python -m benchmarks.bench_t5 --hf-python $(HF_VENV)/bin/python
 
 lint: $(VENV)/.installed-all,test
 	$(BIN)/ruff check .
@@ -141,4 +175,4 @@ format: $(VENV)/.installed-all,test
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) $(SB3_VENV) $(TFMOT_VENV) $(HUB_VENV) $(PYG_VENV) $(TFA_VENV) $(L2L_VENV) $(OPACUS_VENV) artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SB3_VENV) $(TFMOT_VENV) $(HUB_VENV) $(PYG_VENV) $(TFA_VENV) $(L2L_VENV) $(OPACUS_VENV) $(HF_VENV) artifacts .pytest_cache .ruff_cache

@@ -1,10 +1,11 @@
 """The `zoo` command line: `zoo [--verbose] list | demo | train | tune | export | serve | data |
-explain | federated | nas | experiments`.
+explain | federated | nas | experiments | rl`.
 
 One module per command group: `models` (list), `demo`, `train`, `tune`, `serving` (export and
-serve), `data`, `explain`, `federated`, `nas` and `experiments`; each adds its sub-commands with
-`add_commands(subparsers)` and sets a `handler(args) -> exit status`. Argument values are
-checked by `zoo.cli.arguments`, argparse types built on `layers.validation`.
+serve), `data`, `explain`, `federated`, `nas`, `experiments` and `rl`; each adds its
+sub-commands with `add_commands(subparsers)` and sets a `handler(args) -> exit status`.
+Argument values are checked by `zoo.cli.arguments`, argparse types built on
+`layers.validation`.
 
 User mistakes (an unknown model, a missing file, a bad value) print one `zoo: error: ...` line
 and exit with status 2; anything else is a bug and shows its traceback. TensorFlow's own start-up
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         federated,
         models,
         nas,
+        rl,
         serving,
         train,
         tune,
@@ -63,7 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
         "COMMAND. A command's own --verbose sets its progress output",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (models, demo, train, tune, serving, data, explain, federated, nas, experiments):
+    for module in (
+        models,
+        demo,
+        train,
+        tune,
+        serving,
+        data,
+        explain,
+        federated,
+        nas,
+        experiments,
+        rl,
+    ):
         module.add_commands(commands)
     return parser
 

@@ -11,13 +11,20 @@ agent.export_policy("models", "cartpole")
 ```
 """
 
+from zoo.rl import games
+from zoo.rl.alphazero import AlphaZero
 from zoo.rl.base import Agent, GreedyAction
 from zoo.rl.buffers import ReplayBatch, ReplayBuffer, RolloutBatch, RolloutBuffer, compute_gae
+from zoo.rl.dqn import DQN, Rainbow
 from zoo.rl.normalization import RunningMeanStd
 from zoo.rl.ppo import PPO
 from zoo.rl.sac import SAC
 
 __all__ = [
+    "AlphaZero",
+    "games",
+    "DQN",
+    "Rainbow",
     "PPO",
     "SAC",
     "Agent",

@@ -15,10 +15,20 @@ from layers.validation import (
 )
 from zoo.rl.base import Agent, GreedyAction
 from zoo.rl.buffers import ReplayBuffer
-from zoo.rl.networks import check_hidden_sizes, mlp, q_network, squashed_gaussian, squashed_log_prob
+from zoo.rl.networks import (
+    check_hidden_sizes,
+    check_initializer,
+    mlp,
+    q_network,
+    squashed_gaussian,
+    squashed_log_prob,
+)
+from zoo.rl.optimizers import check_fusable, fused_adam_apply
 from zoo.rl.ppo import _NOT_HYPERPARAMETERS
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
+# PyTorch's Adam default, as in stable-baselines3 (Keras's default is 1e-7).
+ADAM_EPSILON = 1e-8
 
 
 class SAC(Agent):
@@ -45,6 +55,9 @@ class SAC(Agent):
         initial_alpha: starting entropy coefficient. Defaults to `1.0`.
         target_entropy: entropy target; `None` means `-action_dim`. Defaults to `None`.
         hidden_sizes: hidden units of actor and critics. Defaults to `(256, 256)`.
+        initializer: weight initialisation of actor and critics, one of
+            `zoo.rl.networks.INITIALIZERS`. Defaults to `"fan_in_uniform"` (PyTorch's
+            `nn.Linear` default, which stable-baselines3's SAC uses).
         verbose: `1` shows a progress bar. Defaults to `1`.
         tensorboard_log: directory for TensorBoard scalars. Defaults to `None`.
 
@@ -75,6 +88,7 @@ class SAC(Agent):
         initial_alpha: float = 1.0,
         target_entropy: float | None = None,
         hidden_sizes=(256, 256),
+        initializer: str = "fan_in_uniform",
         verbose: int = 1,
         tensorboard_log: str | None = None,
     ):
@@ -92,6 +106,7 @@ class SAC(Agent):
         self.tau, self.gamma, self.gradient_steps = tau, gamma, gradient_steps
         self.initial_alpha, self.target_entropy_arg = initial_alpha, target_entropy
         self.hidden_sizes = check_hidden_sizes(hidden_sizes)
+        self.initializer = check_initializer(initializer)
         hyperparameters["hidden_sizes"] = list(self.hidden_sizes)
         super().__init__(env, policy, seed, n_envs, verbose, tensorboard_log, hyperparameters)
 
@@ -104,11 +119,14 @@ class SAC(Agent):
 
     def _build(self) -> None:
         obs_dim, act_dim, sizes = self.observation_shape[0], self.action_dim, self.hidden_sizes
-        self.actor = mlp(obs_dim, sizes, 2 * act_dim, activation="relu", name="actor")
-        self.q1 = q_network(obs_dim, act_dim, sizes, "q1")
-        self.q2 = q_network(obs_dim, act_dim, sizes, "q2")
-        self.q1_target = q_network(obs_dim, act_dim, sizes, "q1_target")
-        self.q2_target = q_network(obs_dim, act_dim, sizes, "q2_target")
+        init = self.initializer
+        self.actor = mlp(
+            obs_dim, sizes, 2 * act_dim, activation="relu", name="actor", initializer=init
+        )
+        self.q1 = q_network(obs_dim, act_dim, sizes, "q1", init)
+        self.q2 = q_network(obs_dim, act_dim, sizes, "q2", init)
+        self.q1_target = q_network(obs_dim, act_dim, sizes, "q1_target", init)
+        self.q2_target = q_network(obs_dim, act_dim, sizes, "q2_target", init)
         self.q1_target.set_weights(self.q1.get_weights())
         self.q2_target.set_weights(self.q2.get_weights())
         self.log_alpha = keras.Variable(
@@ -118,13 +136,16 @@ class SAC(Agent):
             -act_dim if self.target_entropy_arg is None else self.target_entropy_arg
         )
         self.critic_variables = self.q1.trainable_variables + self.q2.trainable_variables
-        self.actor_optimizer = keras.optimizers.Adam(self.learning_rate)
-        self.critic_optimizer = keras.optimizers.Adam(self.learning_rate)
-        self.alpha_optimizer = keras.optimizers.Adam(self.learning_rate)
+        self.actor_optimizer = keras.optimizers.Adam(self.learning_rate, epsilon=ADAM_EPSILON)
+        self.critic_optimizer = keras.optimizers.Adam(self.learning_rate, epsilon=ADAM_EPSILON)
+        self.alpha_optimizer = keras.optimizers.Adam(self.learning_rate, epsilon=ADAM_EPSILON)
         self.actor_optimizer.build(self.actor.trainable_variables)
         self.critic_optimizer.build(self.critic_variables)
         self.alpha_optimizer.build([self.log_alpha])
+        for optimizer in (self.actor_optimizer, self.critic_optimizer, self.alpha_optimizer):
+            check_fusable(optimizer)
         self.replay = ReplayBuffer(self.buffer_size, self.observation_shape, (self.action_dim,))
+        self._next_actions = None
         self._low = self.action_space.low.astype(np.float32)
         self._high = self.action_space.high.astype(np.float32)
 
@@ -186,7 +207,23 @@ class SAC(Agent):
 
     @tf.function
     def _update(self, observations, actions, rewards, next_observations, dones):
-        """One SAC step: critics, then actor, then alpha, then the Polyak target update."""
+        """One compiled SAC update (see `_update_step`)."""
+        return self._update_step(observations, actions, rewards, next_observations, dones)
+
+    @tf.function
+    def _update_and_act(self, observations, actions, rewards, next_observations, dones, current):
+        """The last update of an environment step and the next step's exploration action for
+        the `current` observations, in one graph call (one dispatch per environment step)."""
+        logs = self._update_step(observations, actions, rewards, next_observations, dones)
+        return logs, self._sample_with_log_prob(current)[0]
+
+    def _update_step(self, observations, actions, rewards, next_observations, dones):
+        """One SAC step: critics, then actor, then alpha, then the Polyak target update.
+
+        The order differs from stable-baselines3's (alpha first) without changing the result:
+        both use the pre-update alpha in every loss, and the actor's loss sees the updated
+        critics on both sides.
+        """
         alpha = tf.exp(tf.convert_to_tensor(self.log_alpha))
         next_actions, next_log_probs = self._sample_with_log_prob(next_observations)
         next_q = tf.minimum(
@@ -203,7 +240,7 @@ class SAC(Agent):
                 tf.reduce_mean(tf.square(q1 - target)) + tf.reduce_mean(tf.square(q2 - target))
             )
         gradients = tape.gradient(critic_loss, self.critic_variables)
-        self.critic_optimizer.apply_gradients(zip(gradients, self.critic_variables, strict=True))
+        fused_adam_apply(self.critic_optimizer, gradients, self.critic_variables)
 
         with tf.GradientTape() as tape:
             new_actions, log_probs = self._sample_with_log_prob(observations)
@@ -212,20 +249,18 @@ class SAC(Agent):
             )[:, 0]
             actor_loss = tf.reduce_mean(alpha * log_probs - q)
         gradients = tape.gradient(actor_loss, self.actor.trainable_variables)
-        self.actor_optimizer.apply_gradients(
-            zip(gradients, self.actor.trainable_variables, strict=True)
-        )
+        fused_adam_apply(self.actor_optimizer, gradients, self.actor.trainable_variables)
 
         with tf.GradientTape() as tape:
             alpha_loss = -tf.reduce_mean(
                 self.log_alpha * tf.stop_gradient(log_probs + self.target_entropy)
             )
         gradients = tape.gradient(alpha_loss, [self.log_alpha])
-        self.alpha_optimizer.apply_gradients(zip(gradients, [self.log_alpha], strict=True))
+        fused_adam_apply(self.alpha_optimizer, gradients, [self.log_alpha])
 
         for network, target_network in [(self.q1, self.q1_target), (self.q2, self.q2_target)]:
             for weight, target_weight in zip(network.weights, target_network.weights, strict=True):
-                target_weight.assign((1.0 - self.tau) * target_weight + self.tau * weight)
+                target_weight.assign_sub(self.tau * (target_weight - weight))
         return {
             "loss": critic_loss + actor_loss,
             "critic_loss": critic_loss,
@@ -245,8 +280,12 @@ class SAC(Agent):
     def _train_iteration(self) -> dict[str, float]:
         if self.num_timesteps < self.learning_starts:
             actions = self._np_rng.uniform(-1.0, 1.0, (self.n_envs, self.action_dim))
+        elif self._next_actions is not None:  # drawn by the previous step's `_update_and_act`
+            # (never after a load: `learn` then resets the environments, and it is not saved)
+            actions = self._next_actions
         else:
             actions = np.asarray(self._sample(self._last_obs.astype(np.float32)))
+        self._next_actions = None
         actions = actions.astype(np.float32)
         next_obs, rewards, terminated, truncated, infos = self.env.step(self._scale(actions))
         self.num_timesteps += self.n_envs
@@ -259,9 +298,13 @@ class SAC(Agent):
         self._last_obs = next_obs
         logs: dict[str, float] = {}
         if self.num_timesteps >= self.learning_starts:
-            for _ in range(self.gradient_steps):
+            for step in range(self.gradient_steps):
                 batch = self.replay.sample(self.batch_size, self._np_rng)
-                logs = self._update(*batch)
+                if step < self.gradient_steps - 1:
+                    logs = self._update(*batch)
+                else:
+                    logs, next_actions = self._update_and_act(*batch, next_obs.astype(np.float32))
+                    self._next_actions = np.asarray(next_actions)
             if self.num_timesteps % 100 < self.n_envs:
                 logs = {k: float(v) for k, v in logs.items()}
                 self._log({f"train/{k}": v for k, v in logs.items()})

@@ -227,6 +227,6 @@ def check_text_backbone(backbone) -> TextBackbone:
     if not isinstance(backbone, TextBackbone):
         raise TypeError(
             "`backbone` must be a zoo.text backbone (BertBackbone, RobertaBackbone, "
-            f"AlbertBackbone, DistilBertBackbone). Received: backbone={backbone!r}"
+            f"AlbertBackbone, DistilBertBackbone, ElectraBackbone). Received: backbone={backbone!r}"
         )
     return backbone
