@@ -10,6 +10,7 @@ from keras import ops
 from layers.validation import check_int_at_least, check_non_negative_int
 from zoo.models import Task
 from zoo.text.generation import generate_ids, get_sampler
+from zoo.text.generation.inputs import is_text
 from zoo.text.gpt2.backbone import GPT2Backbone
 from zoo.text.gpt2.preprocessor import GPT2Preprocessor
 
@@ -165,7 +166,7 @@ class GPT2CausalLM(Task):
                     num_beams=num_beams, length_penalty=length_penalty)  # fmt: skip
         end = self.stop_token_id if end_token_id == "auto" else end_token_id
         pad = pad_token_id if pad_token_id is not None else (0 if end is None else end)
-        strings = _is_text(prompts)
+        strings = is_text(prompts)
         if strings:
             if getattr(self, "preprocessor", None) is None:
                 raise ValueError(
@@ -248,13 +249,3 @@ class _FunctionCache:
 
     def __setitem__(self, key, function) -> None:
         self.functions[key] = function
-
-
-def _is_text(prompts) -> bool:
-    if isinstance(prompts, str):
-        return True
-    if isinstance(prompts, tf.Tensor):
-        return prompts.dtype == tf.string
-    if isinstance(prompts, list | tuple):
-        return len(prompts) > 0 and all(isinstance(p, str | bytes) for p in prompts)
-    return False

@@ -10,6 +10,7 @@ from keras import ops
 from layers.validation import check_bool, check_int_at_least, check_non_negative_int
 from zoo.models import Task
 from zoo.text.generation import generate_ids, get_sampler
+from zoo.text.generation.inputs import is_text
 from zoo.text.t5.backbone import T5Backbone, padding_bias
 
 
@@ -162,7 +163,7 @@ class T5Seq2SeqLM(Task):
         get_sampler(sampler, temperature=temperature, top_k=top_k, top_p=top_p,
                     num_beams=num_beams, length_penalty=length_penalty)  # fmt: skip
         check_int_at_least("max_length", max_length, 2, "the start token and one more")
-        strings = _is_text(inputs)
+        strings = is_text(inputs)
         if strings:
             if getattr(self, "preprocessor", None) is None:
                 raise ValueError(
@@ -209,13 +210,3 @@ def _logits(backbone: T5Backbone, head, decoder_output):
         return head(decoder_output)
     scaled = decoder_output * (backbone.hidden_dim**-0.5)
     return backbone.token_embedding(scaled, reverse=True)
-
-
-def _is_text(inputs) -> bool:
-    if isinstance(inputs, str):
-        return True
-    if isinstance(inputs, tf.Tensor):
-        return inputs.dtype == tf.string
-    if isinstance(inputs, list | tuple):
-        return len(inputs) > 0 and all(isinstance(p, str | bytes) for p in inputs)
-    return False
