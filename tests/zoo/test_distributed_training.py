@@ -89,6 +89,7 @@ def _free_ports(n: int) -> list[int]:
     return ports
 
 
+@pytest.mark.slow  # kept out of `make test`'s 15 minutes
 def test_two_worker_processes_equal_single_device(shards, single_device, tmp_path):
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     processes = []

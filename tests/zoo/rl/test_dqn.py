@@ -180,6 +180,7 @@ def test_double_changes_the_target_only_when_networks_disagree():
     assert losses[False, True] != pytest.approx(losses[True, True], rel=1e-3)
 
 
+@pytest.mark.slow  # kept out of `make test`'s 15 minutes
 def test_rainbow_save_load_resume_and_served_prediction(tmp_path):
     agent = Rainbow("CartPole-v1", seed=1, **TINY).learn(80)
     assert agent.num_timesteps == 80 and agent.replay.size > 40

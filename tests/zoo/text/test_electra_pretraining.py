@@ -118,6 +118,7 @@ def _corpus_pretrainer(preprocessor):
     return model
 
 
+@pytest.mark.slow  # kept out of `make test`'s 15 minutes
 def test_pretrain_electra_reads_a_tfrecord_corpus(tmp_path):
     files, preprocessor, num_lines = _corpus(tmp_path)
     assert special_token_ids(preprocessor) == (0, 2, 3, 1, 4)

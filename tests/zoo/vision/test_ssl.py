@@ -143,6 +143,7 @@ def test_momentum_update_is_the_papers_moving_average():
         np.testing.assert_allclose(_numpy([variable])[0], 0.75 * k + 0.25 * q, rtol=1e-6)
 
 
+@pytest.mark.slow  # kept out of `make test`'s 15 minutes
 def test_moco_with_shuffled_batch_norm_under_mirrored_strategy_and_mixed_precision():
     def run(_build_optimizer_first):
         model = MoCo(
