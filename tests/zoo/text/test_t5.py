@@ -169,6 +169,21 @@ def test_generate_argument_errors(hf_model):
         T5Preprocessor(hf_model.preprocessor.tokenizer, sequence_length=1)
 
 
+def test_generate_reuses_its_compiled_loop_and_the_model_still_exports(tmp_path):
+    import serving
+
+    model = T5Seq2SeqLM(T5Backbone(**TINY))
+    ids = np.array([[5, 6, 7, 1]], "int32")
+    first = model.generate(ids, max_length=5, jit_compile=False)
+    np.testing.assert_array_equal(model.generate(ids, max_length=5, jit_compile=False), first)
+    assert len(model._generate_functions) == 1
+    model.generate(ids, max_length=6, jit_compile=False)
+    assert len(model._generate_functions) == 2
+    # The compiled loops are not tracked, so saving after generate works (a dict did not).
+    path = serving.export(model, tmp_path, "t5")
+    assert "serving_default" in tf.saved_model.load(path).signatures
+
+
 def test_checkpoint_errors_name_the_parameter(tmp_path):
     import shutil
 

@@ -7,6 +7,11 @@ top-p, beam search); `generate_signature` builds the strings-in, strings-out `tf
 `serving.export` puts in a SavedModel as its `generate` signature.
 """
 
+from zoo.text.generation.compiled import (
+    GenerateFunctions,
+    compile_generate_graph,
+    generation_options,
+)
 from zoo.text.generation.loop import generate_ids, seed_tensor
 from zoo.text.generation.samplers import (
     SAMPLERS,
@@ -23,13 +28,16 @@ from zoo.text.generation.signature import generate_signature
 __all__ = [
     "SAMPLERS",
     "BeamSampler",
+    "GenerateFunctions",
     "GreedySampler",
     "RandomSampler",
     "Sampler",
     "TopKSampler",
     "TopPSampler",
+    "compile_generate_graph",
     "generate_ids",
     "generate_signature",
+    "generation_options",
     "get_sampler",
     "seed_tensor",
 ]

@@ -7,7 +7,7 @@ from typing import Any
 import tensorflow as tf
 
 from layers.validation import check_positive_int
-from zoo.text.generation.samplers import get_sampler
+from zoo.text.generation.compiled import compile_generate_graph, generation_options
 
 
 def generate_signature(
@@ -49,15 +49,12 @@ def generate_signature(
             "generate_signature needs a model with a `preprocessor` (strings in, strings out). "
             f"Received: causal_lm={causal_lm.name!r} without one"
         )
-    sampler_options = {k: options[k] for k in ("temperature", "top_k", "top_p") if k in options}
-    get_sampler(sampler, **sampler_options, num_beams=options.get("num_beams", 1))
     end = options.pop("end_token_id", causal_lm.stop_token_id)
     pad = options.pop("pad_token_id", 0 if end is None else end)
-    options = {**options, "sampler": sampler, "end_token_id": end, "pad_token_id": pad}
-
-    @tf.function(jit_compile=jit_compile, autograph=False)
-    def generate_ids(token_ids, padding_mask):
-        return causal_lm.generate_graph(token_ids, padding_mask, max_length, **options)
+    options = generation_options(sampler, **options, end_token_id=end, pad_token_id=pad)
+    generate_ids = compile_generate_graph(
+        causal_lm.generate_graph, max_length, jit_compile, options
+    )
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="prompts")])
     def generate(prompts):

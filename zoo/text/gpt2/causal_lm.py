@@ -9,8 +9,14 @@ from keras import ops
 
 from layers.validation import check_int_at_least, check_non_negative_int
 from zoo.models import Task
-from zoo.text.generation import generate_ids, get_sampler
-from zoo.text.generation.inputs import is_text
+from zoo.text.generation import generate_ids
+from zoo.text.generation.compiled import GenerateFunctions, generation_options
+from zoo.text.generation.inputs import (
+    is_text,
+    require_preprocessor,
+    text_tensor,
+    token_id_array,
+)
 from zoo.text.gpt2.backbone import GPT2Backbone
 from zoo.text.gpt2.preprocessor import GPT2Preprocessor
 
@@ -76,8 +82,7 @@ class GPT2CausalLM(Task):
             dtype=dtype,
             **kwargs,
         )
-        # Compiled generation loops by settings; kept out of Keras/TF tracking (not saved).
-        self._generate_functions = _FunctionCache()
+        self._generate_functions = GenerateFunctions()
 
     @property
     def stop_token_id(self) -> int | None:
@@ -162,50 +167,28 @@ class GPT2CausalLM(Task):
             out); for ids, an int32 NumPy array `[batch, max_length]`, what Hugging Face's
             `generate(max_length=N)` returns (padded with `pad_token_id` after an end).
         """
-        get_sampler(sampler, temperature=temperature, top_k=top_k, top_p=top_p,
-                    num_beams=num_beams, length_penalty=length_penalty)  # fmt: skip
+        options = generation_options(
+            sampler, seed=seed, num_beams=num_beams, length_penalty=length_penalty,
+            temperature=temperature, top_k=top_k, top_p=top_p,
+        )  # fmt: skip
         end = self.stop_token_id if end_token_id == "auto" else end_token_id
-        pad = pad_token_id if pad_token_id is not None else (0 if end is None else end)
+        options["end_token_id"] = end
+        options["pad_token_id"] = (
+            pad_token_id if pad_token_id is not None else (0 if end is None else end)
+        )
         strings = is_text(prompts)
         if strings:
-            if getattr(self, "preprocessor", None) is None:
-                raise ValueError(
-                    "String prompts need a `preprocessor`; pass token ids or build the model "
-                    f"with a GPT2Preprocessor. Received: prompts={prompts!r}"
-                )
-            if isinstance(prompts, tf.Tensor):
-                texts = tf.reshape(prompts, [-1])
-            else:
-                texts = tf.constant([prompts] if isinstance(prompts, str) else list(prompts))
-            packed = self.preprocessor.prompts(texts)
+            preprocessor = require_preprocessor(self, "prompts", prompts, "GPT2Preprocessor")
+            packed = preprocessor.prompts(text_tensor(prompts))
             token_ids, padding_mask = packed["token_ids"], packed["padding_mask"]
         else:
-            token_ids = np.asarray(prompts)
-            if token_ids.ndim != 2 or not np.issubdtype(token_ids.dtype, np.integer):
-                raise ValueError(
-                    "`prompts` must be strings or int token ids of shape [batch, prompt_length]. "
-                    f"Received: prompts of dtype {token_ids.dtype} and shape {token_ids.shape}"
-                )
+            token_ids = token_id_array("prompts", prompts)
             if padding_mask is None:
                 padding_mask = np.ones_like(token_ids)
         prompt_length = int(token_ids.shape[1])
         self.check_lengths(prompt_length, max_length)
-        key = (max_length, str(sampler), seed, num_beams, length_penalty, temperature, top_k,
-               top_p, end, pad, jit_compile)  # fmt: skip
-        if key not in self._generate_functions:
-            options = dict(sampler=sampler, seed=seed, num_beams=num_beams,
-                           length_penalty=length_penalty, temperature=temperature, top_k=top_k,
-                           top_p=top_p, end_token_id=end, pad_token_id=pad)  # fmt: skip
-
-            def run(ids, mask, max_length=max_length, options=options):
-                return self.generate_graph(ids, mask, max_length, **options)
-
-            self._generate_functions[key] = tf.function(
-                run, jit_compile=jit_compile, autograph=False
-            )
-        ids = self._generate_functions[key](
-            tf.cast(token_ids, tf.int32), tf.cast(padding_mask, tf.int32)
-        )
+        run = self._generate_functions.get(self.generate_graph, max_length, jit_compile, options)
+        ids = run(tf.cast(token_ids, tf.int32), tf.cast(padding_mask, tf.int32))
         if not strings:
             return ids.numpy()
         mask = tf.concat(
@@ -232,20 +215,3 @@ class GPT2CausalLM(Task):
                 f"`max_length` must be at most the model's context ({context} tokens). "
                 f"Received: max_length={max_length}"
             )
-
-
-class _FunctionCache:
-    """Compiled functions by key, in an object that Keras/TF tracking leaves alone (a dict
-    attribute would be wrapped and then refuse to be saved)."""
-
-    def __init__(self):
-        self.functions = {}
-
-    def __contains__(self, key) -> bool:
-        return key in self.functions
-
-    def __getitem__(self, key):
-        return self.functions[key]
-
-    def __setitem__(self, key, function) -> None:
-        self.functions[key] = function

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import ops
 
 from layers.validation import check_bool, check_int_at_least, check_non_negative_int
 from zoo.models import Task
-from zoo.text.generation import generate_ids, get_sampler
-from zoo.text.generation.inputs import is_text
+from zoo.text.generation import generate_ids
+from zoo.text.generation.compiled import GenerateFunctions, generation_options
+from zoo.text.generation.inputs import (
+    is_text,
+    require_preprocessor,
+    text_tensor,
+    token_id_array,
+)
 from zoo.text.t5.backbone import T5Backbone, padding_bias
 
 
@@ -95,7 +100,7 @@ class T5Seq2SeqLM(Task):
             **kwargs,
         )
         self._head = head
-        self._generate_functions = {}
+        self._generate_functions = GenerateFunctions()
 
     def logits(self, decoder_output):
         """Float32 logits of decoder outputs (any leading shape)."""
@@ -160,49 +165,27 @@ class T5Seq2SeqLM(Task):
             what Hugging Face's `generate(max_length=N)` returns (padded with `pad_token_id`
             after the end token, and up to `max_length` where Hugging Face stops early).
         """
-        get_sampler(sampler, temperature=temperature, top_k=top_k, top_p=top_p,
-                    num_beams=num_beams, length_penalty=length_penalty)  # fmt: skip
+        options = generation_options(
+            sampler, seed=seed, num_beams=num_beams, length_penalty=length_penalty,
+            temperature=temperature, top_k=top_k, top_p=top_p,
+            end_token_id=self.end_token_id, pad_token_id=self.pad_token_id,
+        )  # fmt: skip
         check_int_at_least("max_length", max_length, 2, "the start token and one more")
         strings = is_text(inputs)
         if strings:
-            if getattr(self, "preprocessor", None) is None:
-                raise ValueError(
-                    "String inputs need a `preprocessor`; pass token ids or build the model "
-                    f"with a T5Preprocessor. Received: inputs={inputs!r}"
-                )
-            texts = tf.reshape(tf.constant(inputs) if not tf.is_tensor(inputs) else inputs, [-1])
-            packed = self.preprocessor(texts)
+            preprocessor = require_preprocessor(self, "inputs", inputs, "T5Preprocessor")
+            packed = preprocessor(text_tensor(inputs))
             token_ids, padding_mask = packed["encoder_token_ids"], packed["encoder_padding_mask"]
         else:
-            token_ids = np.asarray(inputs)
-            if token_ids.ndim != 2 or not np.issubdtype(token_ids.dtype, np.integer):
-                raise ValueError(
-                    "`inputs` must be strings or int token ids of shape [batch, length]. "
-                    f"Received: inputs of dtype {token_ids.dtype} and shape {token_ids.shape}"
-                )
+            token_ids = token_id_array("inputs", inputs)
             if padding_mask is None:
                 padding_mask = (token_ids != self.pad_token_id).astype("int32")
-        ids = self._compiled_generate(
-            max_length, jit_compile, sampler=sampler, seed=seed, num_beams=num_beams,
-            length_penalty=length_penalty, temperature=temperature, top_k=top_k, top_p=top_p,
-        )(tf.cast(token_ids, tf.int32), tf.cast(padding_mask, tf.int32))  # fmt: skip
+        run = self._generate_functions.get(self.generate_graph, max_length, jit_compile, options)
+        ids = run(tf.cast(token_ids, tf.int32), tf.cast(padding_mask, tf.int32))
         if not strings:
             return ids.numpy()
         texts = self.preprocessor.detokenize(ids).numpy()
         return [text.decode("utf-8", errors="replace") for text in texts]
-
-    def _compiled_generate(self, max_length: int, jit_compile: bool, **options):
-        options = {**options, "end_token_id": self.end_token_id, "pad_token_id": self.pad_token_id}
-        key = (max_length, jit_compile, *(str(options[k]) for k in sorted(options)))
-        if key not in self._generate_functions:
-
-            def run(ids, mask):
-                return self.generate_graph(ids, mask, max_length, **options)
-
-            self._generate_functions[key] = tf.function(
-                run, jit_compile=jit_compile, autograph=False
-            )
-        return self._generate_functions[key]
 
 
 def _logits(backbone: T5Backbone, head, decoder_output):

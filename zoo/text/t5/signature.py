@@ -7,7 +7,7 @@ from typing import Any
 import tensorflow as tf
 
 from layers.validation import check_int_at_least
-from zoo.text.generation import get_sampler
+from zoo.text.generation.compiled import compile_generate_graph, generation_options
 
 
 def t5_generate_signature(
@@ -48,18 +48,10 @@ def t5_generate_signature(
             "t5_generate_signature needs a model with a `preprocessor` (strings in, strings "
             f"out). Received: model={model.name!r} without one"
         )
-    sampler_options = {k: options[k] for k in ("temperature", "top_k", "top_p") if k in options}
-    get_sampler(sampler, **sampler_options, num_beams=options.get("num_beams", 1))
-    options = {
-        **options,
-        "sampler": sampler,
-        "end_token_id": model.end_token_id,
-        "pad_token_id": model.pad_token_id,
-    }
-
-    @tf.function(jit_compile=jit_compile, autograph=False)
-    def generate_ids(token_ids, padding_mask):
-        return model.generate_graph(token_ids, padding_mask, max_length, **options)
+    options = generation_options(
+        sampler, **options, end_token_id=model.end_token_id, pad_token_id=model.pad_token_id
+    )
+    generate_ids = compile_generate_graph(model.generate_graph, max_length, jit_compile, options)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")])
     def generate(inputs):
