@@ -13,8 +13,8 @@ auxiliary losses) at 512x512, batch 2, float32 on the CPU against Hugging Face's
 `DetrForObjectDetection` with the same configuration (transformers' ResNet-50,
 `use_timm_backbone=False`, `auxiliary_loss=True`; checked: equal parameter counts, batch-norm
 statistics aside; both freeze the batch norms, the stem and the first stage) on torch, run
-from its own environment (`--peer-python`, default `.venv-hf/bin/python`, made by
-`make .venv-hf/bin/python`) as a
+from its own environment (`benchmarks/hf_peer.py`; `--peer-python`, default
+`.venv-hf/bin/python`, made by `make .venv-hf/bin/python`) as a
 `benchmarks.peer_worker.PeerWorker`, its OpenMP threads waiting passively. Forward: one
 inference call. Train step: the set loss with Hungarian matching (scipy on both sides) on 3
 boxes per image, backward and one SGD step. After warm-up the two sides alternate call by call; the
@@ -45,57 +45,7 @@ from zoo.registry import create  # noqa: E402
 
 DOCS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "detr")
 
-PEER = r"""
-import json, sys, time
-import numpy as np, torch, transformers
-
-import os
-torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
-# transformers' DETR loss imports center_to_corners_format only when Pillow is installed; the
-# peer environment need not have it, so the same (cx, cy, w, h) -> corners function is given.
-import transformers.loss.loss_for_object_detection as detection_loss
-detection_loss.center_to_corners_format = lambda b: torch.cat(
-    [b[..., :2] - b[..., 2:] / 2, b[..., :2] + b[..., 2:] / 2], dim=-1)
-state = {}
-for line in sys.stdin:
-    request = json.loads(line)
-    op = request["op"]
-    try:
-        if op == "quit":
-            break
-        if op == "setup":
-            torch.manual_seed(0)
-            config = transformers.DetrConfig(
-                use_timm_backbone=False, use_pretrained_backbone=False,
-                backbone_config=transformers.ResNetConfig(out_features=["stage4"]),
-                num_labels=91, auxiliary_loss=True)
-            model = transformers.DetrForObjectDetection(config)
-            data = np.load(request["data"])
-            pixels = torch.from_numpy(data["images"].transpose(0, 3, 1, 2).copy())
-            labels = [{"class_labels": torch.from_numpy(data["labels"][i]).long(),
-                       "boxes": torch.from_numpy(data["boxes"][i])} for i in range(len(pixels))]
-            optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], 1e-4)
-            state.update(model=model, pixels=pixels, labels=labels, optimizer=optimizer)
-            counted = sum(p.numel() for p in model.parameters())
-            answer = {"parameters": counted}
-        elif op == "forward":
-            model = state["model"]; model.eval()
-            start = time.perf_counter()
-            with torch.no_grad():
-                model(pixel_values=state["pixels"])
-            answer = {"seconds": time.perf_counter() - start}
-        elif op == "train":
-            model = state["model"]; model.train()
-            start = time.perf_counter()
-            loss = model(pixel_values=state["pixels"], labels=state["labels"]).loss
-            state["optimizer"].zero_grad(); loss.backward(); state["optimizer"].step()
-            answer = {"seconds": time.perf_counter() - start, "loss": float(loss)}
-        elif op == "versions":
-            answer = {"torch": torch.__version__, "transformers": transformers.__version__}
-    except Exception as error:  # the driver shows it with this worker's stderr
-        answer = {"error": repr(error)}
-    print("@@ " + json.dumps(answer), flush=True)
-"""
+HF_PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hf_peer.py")
 
 
 def paper_schedule(learning_rate: float, total_steps: int):
@@ -174,17 +124,13 @@ def speed(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "batch.npz")
         np.savez(data, images=images, labels=labels, boxes=boxes)
-        script = os.path.join(tmp, "detr_peer.py")
-        with open(script, "w") as f:
-            f.write(PEER)
         # torch's OpenMP threads spin while waiting; on a shared machine with more runnable
         # threads than cores that made every op 30-100x slower. Passive waiting, as TF's pool.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
-        worker = PeerWorker("HF", args.peer_python, script, os.path.join(tmp, "peer.log"))
+        worker = PeerWorker("HF", args.peer_python, HF_PEER, os.path.join(tmp, "peer.log"))
         try:
-            setup = worker.request("setup", data=data)
-            versions = worker.request("versions")
+            setup = worker.request("setup", model="detr", threads=args.threads, data=data)
             ours_count = _ours_parameter_count(ours)
             print(f"parameters: ours {ours_count:,}, HF {setup['parameters']:,}")
             forward = tf.function(lambda x: ours(x, training=False))
@@ -214,7 +160,7 @@ def speed(args) -> None:
         finally:
             worker.close()
     print(f"\nDETR-R50, {size}x{size}, batch {batch}, float32 CPU, {args.threads} threads each; "
-          f"HF transformers {versions['transformers']}, torch {versions['torch']}")  # fmt: skip
+          f"HF transformers {setup['version']}, torch {setup['torch']}")  # fmt: skip
     print("| step | ours (s) | HF torch (s) | ours/HF throughput |")
     print("|---|---|---|---|")
     for name, o, p in rows:

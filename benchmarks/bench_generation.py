@@ -11,8 +11,8 @@ ratios as ours / peer throughput (above 1: ours is faster):
 - keras-hub: `keras_hub.models.GPT2CausalLM.generate` with its greedy sampler (its own cache
   and compiled loop), skipped when `keras_hub` is not importable (`make .venv-hub/bin/python`);
 - Hugging Face: `GPT2LMHeadModel.generate(do_sample=False, min_new_tokens=N,
-  max_new_tokens=N)` on PyTorch (CPU), in its own environment through
-  `benchmarks.peer_worker.PeerWorker`.
+  max_new_tokens=N)` on PyTorch (CPU), in its own environment (`benchmarks/hf_peer.py`
+  through `benchmarks.peer_worker.PeerWorker`).
 
 The second table gives our milliseconds per new token at several output lengths (batch 1):
 with a cache it stays about flat; without one it would grow with the length.
@@ -24,48 +24,10 @@ with a cache it stays about flat; without one it would grow with the length.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 import time
 
-GPT2_SMALL = dict(vocab_size=50257, n_positions=1024, n_embd=768, n_layer=12, n_head=12)
-
-
-def hf_worker() -> None:  # pragma: no cover - runs in the Hugging Face environment
-    """The Hugging Face side: JSON requests on stdin, `@@ `-prefixed answers on stdout."""
-    import torch
-    import transformers
-
-    torch.manual_seed(0)
-    model = None
-    for line in sys.stdin:
-        request = json.loads(line)
-        if request["op"] == "quit":
-            return
-        try:
-            if request["op"] == "setup":
-                torch.set_num_threads(request["threads"])
-                config = transformers.GPT2Config(**GPT2_SMALL)
-                model = transformers.GPT2LMHeadModel(config).eval()
-                answer = {
-                    "parameters": sum(p.numel() for p in model.parameters()),
-                    "version": transformers.__version__,
-                    "torch": torch.__version__,
-                }
-            else:
-                ids = torch.randint(0, 50000, (request["batch"], request["length"]))
-                n = request["new_tokens"]
-                start = time.perf_counter()
-                with torch.no_grad():
-                    out = model.generate(
-                        input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False,
-                        num_beams=1, min_new_tokens=n, max_new_tokens=n, pad_token_id=0,
-                    )  # fmt: skip
-                answer = {"seconds": time.perf_counter() - start, "shape": list(out.shape)}
-        except Exception as error:  # reported to the driver
-            answer = {"error": repr(error)}
-        print("@@ " + json.dumps(answer), flush=True)
+HF_PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hf_peer.py")
 
 
 def prompts(batch: int, length: int):
@@ -144,8 +106,8 @@ def main(argv=None) -> str:
     hub = keras_hub_model()
     worker = None
     if args.hf_python and os.path.exists(args.hf_python):
-        worker = PeerWorker("transformers", args.hf_python, __file__, "/tmp/bench_gpt2_hf.log")
-        info = worker.request("setup", threads=args.threads)
+        worker = PeerWorker("transformers", args.hf_python, HF_PEER, "/tmp/bench_gpt2_hf.log")
+        info = worker.request("setup", model="gpt2", threads=args.threads)
         print(f"transformers {info['version']}, torch {info['torch']}: {info['parameters']:,}")
     print(f"ours: {model.count_params():,} weights", end="")
     print("" if hub is None else f"; keras-hub: {hub.count_params():,}")
@@ -206,7 +168,4 @@ def main(argv=None) -> str:
 
 
 if __name__ == "__main__":
-    if __package__:  # python -m benchmarks.bench_generation
-        main()
-    else:  # started as a script by PeerWorker, in the Hugging Face environment
-        hf_worker()
+    main()

@@ -11,8 +11,8 @@ is faster):
   key/value cache, XLA), from ids (`preprocessor=None`); skipped when `keras_hub` is not
   importable;
 - Hugging Face: `T5ForConditionalGeneration.generate(do_sample=False, min_new_tokens=N,
-  max_new_tokens=N)` on PyTorch (CPU), with its cache, in its own environment through
-  `benchmarks.peer_worker.PeerWorker`.
+  max_new_tokens=N)` on PyTorch (CPU), with its cache, in its own environment
+  (`benchmarks/hf_peer.py` through `benchmarks.peer_worker.PeerWorker`).
 
 Seconds per new token at two output lengths show whether the cost per token stays flat.
 
@@ -24,51 +24,10 @@ Seconds per new token at two output lengths show whether the cost per token stay
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 import time
 
-T5_SMALL = dict(
-    vocab_size=32128, d_model=512, d_kv=64, d_ff=2048, num_layers=6, num_heads=8,
-    dropout_rate=0.0, decoder_start_token_id=0, pad_token_id=0, eos_token_id=1,
-)  # fmt: skip
-
-
-def hf_worker() -> None:  # pragma: no cover - runs in the Hugging Face environment
-    """The Hugging Face side: JSON requests on stdin, `@@ `-prefixed answers on stdout."""
-    import torch
-    import transformers
-
-    torch.manual_seed(0)
-    model = None
-    for line in sys.stdin:
-        request = json.loads(line)
-        if request["op"] == "quit":
-            return
-        try:
-            if request["op"] == "setup":
-                torch.set_num_threads(request["threads"])
-                config = transformers.T5Config(**T5_SMALL)
-                model = transformers.T5ForConditionalGeneration(config).eval()
-                answer = {
-                    "parameters": sum(p.numel() for p in model.parameters()),
-                    "version": transformers.__version__,
-                    "torch": torch.__version__,
-                }
-            else:
-                ids = torch.randint(3, 32000, (request["batch"], request["length"]))
-                n = request["new_tokens"]
-                start = time.perf_counter()
-                with torch.no_grad():
-                    out = model.generate(
-                        input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False,
-                        num_beams=1, min_new_tokens=n, max_new_tokens=n,
-                    )  # fmt: skip
-                answer = {"seconds": time.perf_counter() - start, "shape": list(out.shape)}
-        except Exception as error:  # reported to the driver
-            answer = {"error": repr(error)}
-        print("@@ " + json.dumps(answer), flush=True)
+HF_PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hf_peer.py")
 
 
 def ours(batch: int, length: int, new_tokens: int):
@@ -141,8 +100,8 @@ def main(argv=None) -> str:
 
     worker = None
     if args.hf_python and os.path.exists(args.hf_python):
-        worker = PeerWorker("transformers", args.hf_python, __file__, "/tmp/bench_t5_hf.log")
-        info = worker.request("setup", threads=args.threads)
+        worker = PeerWorker("transformers", args.hf_python, HF_PEER, "/tmp/bench_t5_hf.log")
+        info = worker.request("setup", model="t5", threads=args.threads)
     rows = []
     for batch in args.batch_sizes:
         for new_tokens in args.new_tokens:
@@ -191,7 +150,4 @@ def main(argv=None) -> str:
 
 
 if __name__ == "__main__":
-    if __package__:  # python -m benchmarks.bench_t5
-        main()
-    else:  # started as a script by PeerWorker, in the Hugging Face environment
-        hf_worker()
+    main()
