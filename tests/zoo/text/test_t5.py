@@ -98,6 +98,22 @@ def test_preprocessor_matches_hugging_face_tokenizer(hf_model):
     assert text.numpy()[0].decode() == tokens["texts"][0]
 
 
+def test_generation_inputs_pad_to_the_length_bucket_of_the_longest_text(hf_model):
+    preprocessor = hf_model.preprocessor
+    assert preprocessor.length_buckets() == [8, 16, 32, 64, 128, 256, 512]
+    texts = tf.constant(["hello world", "a longer text with many more words in it than that"])
+    short = preprocessor.generation_inputs(texts)
+    full = preprocessor(texts)
+    longest = int(full["encoder_padding_mask"].numpy().sum(axis=1).max())
+    length = short["encoder_token_ids"].shape[1]
+    assert length == min(b for b in preprocessor.length_buckets() if b >= longest)
+    for name in ("encoder_token_ids", "encoder_padding_mask"):
+        np.testing.assert_array_equal(short[name], full[name][:, :length])
+    tight = T5Preprocessor(preprocessor.tokenizer, sequence_length=12)
+    assert tight.length_buckets() == [8, 12]
+    assert tight.generation_inputs(texts)["encoder_token_ids"].shape == (2, 12)
+
+
 def test_generate_from_strings_equals_hugging_face_text(hf_model):
     with open(os.path.join(FIXTURES, "expected_text.json")) as f:
         text = json.load(f)  # Hugging Face: tokenizer, greedy generate, batch_decode

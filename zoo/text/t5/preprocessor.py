@@ -80,24 +80,59 @@ class T5Preprocessor(Preprocessor):
             )
         return self.vocabulary_size - 1 - index
 
-    def tokenize(self, texts) -> tf.RaggedTensor:
-        """Pieces of each text, followed by `</s>`, unpadded and not truncated."""
-        pieces = self.tokenizer(texts)
+    def tokenize(self, texts, truncate: bool = False) -> tf.RaggedTensor:
+        """Pieces of each text followed by `</s>`, unpadded; with `truncate`, at most
+        `sequence_length - 1` pieces before the `</s>`."""
+        pieces = self.tokenizer(tf.reshape(tf.convert_to_tensor(texts), [-1]))
+        if truncate:
+            pieces = pieces[:, : self.sequence_length - 1]
         end = tf.fill([pieces.nrows(), 1], tf.constant(self.end_id, pieces.dtype))
         return tf.concat([pieces, end], axis=1)
 
     def call(self, inputs):
-        pieces = self.tokenizer(tf.reshape(tf.convert_to_tensor(inputs), [-1]))
-        pieces = pieces[:, : self.sequence_length - 1]
-        end = tf.fill([pieces.nrows(), 1], tf.constant(self.end_id, pieces.dtype))
-        pieces = tf.concat([pieces, end], axis=1)
         token_ids, mask = tf_text.pad_model_inputs(
-            pieces, self.sequence_length, pad_value=self.pad_id
+            self.tokenize(inputs, truncate=True), self.sequence_length, pad_value=self.pad_id
         )
         return {
             "encoder_token_ids": tf.cast(token_ids, "int32"),
             "encoder_padding_mask": tf.cast(mask, "int32"),
         }
+
+    def generation_inputs(self, inputs) -> dict[str, tf.Tensor]:
+        """Encoder inputs for generation: as `call`, but padded only to the longest text,
+        rounded up to a power of two (at least 8, at most `sequence_length`).
+
+        The encoder and the cross-attention then cost what the texts need, not
+        `sequence_length` positions, and an XLA-compiled generation loop is compiled once per
+        length bucket. Padding is masked, so the generated ids are the same as from `call`'s.
+
+        Example:
+
+        ```python
+        preprocessor.generation_inputs(["translate English to German: Hi"])
+        # {"encoder_token_ids": [1, 8], "encoder_padding_mask": [1, 8]}
+        ```
+        """
+        pieces = self.tokenize(inputs, truncate=True)
+        lengths = tf.cast(pieces.row_lengths(), tf.int32)
+        longest = tf.reduce_max(tf.concat([lengths, [1]], axis=0))
+        buckets = tf.constant(self.length_buckets(), tf.int32)
+        length = tf.gather(buckets, tf.searchsorted(buckets, longest[None]))[0]
+        token_ids = pieces.to_tensor(default_value=self.pad_id)
+        padding = [[0, 0], [0, length - tf.shape(token_ids)[1]]]
+        token_ids = tf.pad(token_ids, padding, constant_values=self.pad_id)
+        return {
+            "encoder_token_ids": tf.cast(token_ids, "int32"),
+            "encoder_padding_mask": tf.sequence_mask(lengths, length, dtype="int32"),
+        }
+
+    def length_buckets(self) -> list[int]:
+        """The padded lengths `generation_inputs` uses: powers of two from 8, then
+        `sequence_length`."""
+        buckets = [8]
+        while buckets[-1] < self.sequence_length:
+            buckets.append(buckets[-1] * 2)
+        return [min(b, self.sequence_length) for b in buckets]
 
     def detokenize(self, token_ids) -> tf.Tensor:
         """Text of generated ids `(batch, length)`: up to the first `</s>`, without `<pad>`,

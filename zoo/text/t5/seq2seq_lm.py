@@ -174,7 +174,7 @@ class T5Seq2SeqLM(Task):
         strings = is_text(inputs)
         if strings:
             preprocessor = require_preprocessor(self, "inputs", inputs, "T5Preprocessor")
-            packed = preprocessor(text_tensor(inputs))
+            packed = preprocessor.generation_inputs(text_tensor(inputs))
             token_ids, padding_mask = packed["encoder_token_ids"], packed["encoder_padding_mask"]
         else:
             token_ids = token_id_array("inputs", inputs)

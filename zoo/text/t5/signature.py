@@ -55,7 +55,7 @@ def t5_generate_signature(
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")])
     def generate(inputs):
-        packed = preprocessor(inputs)
+        packed = preprocessor.generation_inputs(inputs)
         ids = generate_ids(packed["encoder_token_ids"], packed["encoder_padding_mask"])
         return {"text": preprocessor.detokenize(ids), "token_ids": ids}
 
