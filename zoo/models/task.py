@@ -61,6 +61,9 @@ class Task(ConstructorConfig, keras.Model):
     default_learning_rate: float = 1e-3
     default_weight_decay: float = 1e-4
     metrics_are_weighted: bool = False
+    # How the default loss averages: Keras's "sum_over_batch_size", or for token-level tasks
+    # whose padding is weighted 0, "mean_with_sample_weight" (the mean over real tokens).
+    loss_reduction: str = "sum_over_batch_size"
 
     def __init__(self, *, inputs, outputs, backbone=None, preprocessor=None, dtype=None, **kwargs):
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
@@ -150,14 +153,20 @@ class Task(ConstructorConfig, keras.Model):
         return True
 
     def default_loss(self) -> keras.losses.Loss:
-        """Sparse categorical cross-entropy matching `output_activation` and `label_smoothing`."""
+        """Sparse categorical cross-entropy matching `output_activation` and `label_smoothing`,
+        reduced by the class's `loss_reduction`."""
         from_logits = getattr(self, "output_activation", None) is None
         label_smoothing = getattr(self, "label_smoothing", 0.0)
+        reduction = self.loss_reduction
         if label_smoothing:
             from layers.losses import SparseLabelSmoothingCrossentropy
 
-            return SparseLabelSmoothingCrossentropy(label_smoothing, from_logits=from_logits)
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
+            return SparseLabelSmoothingCrossentropy(
+                label_smoothing, from_logits=from_logits, reduction=reduction
+            )
+        return keras.losses.SparseCategoricalCrossentropy(
+            from_logits=from_logits, reduction=reduction
+        )
 
     def default_metrics(self) -> list[keras.metrics.Metric]:
         return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]

@@ -59,7 +59,8 @@ def test_pretrain_causal_lm_trains_and_resumes(tmp_path):
     history = pretrain_causal_lm(lm, str(tmp_path / "train"), callbacks=[second], **run)
     assert second.begun == [1] and len(history.history["loss"]) == 1  # resumed at epoch 2
     assert set(history.history) >= {"loss", "accuracy"}
-    assert history.history["loss"][0] < np.log(tokenizer.vocabulary_size) - 0.1  # not zeros
+    # Zero weights give uniform logits, a loss of exactly log(vocabulary): the backup restored.
+    assert history.history["loss"][0] < np.log(tokenizer.vocabulary_size) - 1e-3
     assert not backup.exists()  # removed once training finished
     with pytest.raises(TypeError, match="GPT2CausalLM"):
         pretrain_causal_lm(backbone, str(tmp_path / "train"))

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -105,6 +106,20 @@ def test_the_cache_gives_the_full_forward_pass_and_sampling_is_seeded():
     np.testing.assert_array_equal(first, lm.generate(prompt, 12, **options))
     np.testing.assert_array_equal(first[:, :3], prompt)
     assert first.shape == (2, 12) and first.dtype == np.int32
+
+
+def test_loss_is_the_mean_over_real_tokens(tiny_lm):
+    ids = np.random.default_rng(0).integers(0, 64, size=(2, 8)).astype("int32")
+    mask = np.ones_like(ids)
+    mask[0, 5:] = 0
+    inputs = {"token_ids": ids, "padding_mask": mask}
+    targets, weights = np.roll(ids, -1, axis=1), mask.astype("float32")
+    per_token = keras.losses.sparse_categorical_crossentropy(
+        targets, tiny_lm(inputs), from_logits=True
+    )
+    expected = float(np.sum(np.asarray(per_token) * weights) / weights.sum())
+    scores = tiny_lm.evaluate(inputs, targets, sample_weight=weights, verbose=0, return_dict=True)
+    assert scores["loss"] == pytest.approx(expected, rel=1e-5)
 
 
 def test_preset_sizes():

@@ -41,8 +41,9 @@ class GPT2CausalLM(Task):
     Inputs: `{"token_ids", "padding_mask"}`. Outputs: float32 logits `(batch, length, vocab)`.
 
     The model comes compiled with AdamW (learning rate 1e-4, weight decay 0.01), sparse
-    categorical cross-entropy on logits and a weighted accuracy: fit it on
-    `preprocessor.lm_examples` triples.
+    categorical cross-entropy on logits averaged over the real (weighted) tokens, as Hugging
+    Face's language-model loss, and a weighted accuracy: fit it on `preprocessor.lm_examples`
+    triples.
 
     Example:
 
@@ -60,6 +61,7 @@ class GPT2CausalLM(Task):
     default_learning_rate = 1e-4
     default_weight_decay = 0.01
     metrics_are_weighted = True
+    loss_reduction = "mean_with_sample_weight"
 
     def __init__(self, backbone, preprocessor=None, end_token_id: int | None = None, **kwargs):
         if not isinstance(backbone, GPT2Backbone):

@@ -43,7 +43,8 @@ class T5Seq2SeqLM(Task):
     Inputs: the backbone's inputs (decoder ids start with `decoder_start_token_id`, the
     targets shifted right). Outputs: logits `(batch, decoder_length, vocabulary_size)`,
     float32. The model comes compiled with AdamW and sparse categorical cross-entropy from
-    logits, accuracy as a weighted metric; pass the decoder padding mask as `sample_weight`.
+    logits averaged over the real (weighted) tokens, as Hugging Face's loss, accuracy as a
+    weighted metric; pass the decoder padding mask as `sample_weight`.
 
     Example:
 
@@ -62,6 +63,7 @@ class T5Seq2SeqLM(Task):
     backbone_class = T5Backbone
     default_weight_decay = 0.01
     metrics_are_weighted = True
+    loss_reduction = "mean_with_sample_weight"
 
     def __init__(
         self,
