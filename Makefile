@@ -5,7 +5,7 @@ VENV ?= .venv
 # Hugging Face transformers on torch CPU (peers and parity references; see its target below).
 HF_VENV ?= .venv-hf
 BIN := $(VENV)/bin
-PYTEST_ARGS ?= -n 2
+PYTEST_ARGS ?= -n 2 --durations=25
 
 .PHONY: demo test test-slow bench bench-rl bench-dqn bench-meta bench-dp bench-nas bench-ssl bench-detr bench-electra lock docker bench-tfmot bench-hub bench-graph bench-tfa bench-addons lint format clean
 
