@@ -355,6 +355,19 @@ def test_huggingface_detr_matches_logits_and_boxes():
     np.testing.assert_allclose(outputs["pred_boxes"], expected, atol=1e-4)
 
 
+def test_huggingface_detr_matches_with_a_padding_pixel_mask():
+    directory = os.path.join(FIXTURES, "detr")
+    detector = zoo.from_huggingface(directory)
+    images = np.load(os.path.join(directory, "masked_input.npy"))
+    pixel_mask = np.load(os.path.join(directory, "masked_pixel_mask.npy"))
+    outputs = detector({"images": images, "pixel_mask": pixel_mask})
+    expected = np.load(os.path.join(directory, "expected_masked_logits.npy"))
+    np.testing.assert_allclose(outputs["logits"], expected, atol=1e-4)
+    assert not np.allclose(detector(images)["logits"], expected, atol=1e-2)  # the mask counts
+    expected = np.load(os.path.join(directory, "expected_masked_boxes.npy"))
+    np.testing.assert_allclose(outputs["pred_boxes"], expected, atol=1e-4)
+
+
 def test_huggingface_detr_errors_name_the_parameter_or_option(tmp_path):
     source = os.path.join(FIXTURES, "detr")
     with open(os.path.join(source, "config.json")) as f:

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 import zoo
 import zoo.vision  # noqa: F401  (registers the models)
+from layers.losses import NTXentLoss
 from tests import harness
 from zoo.vision.mobilenet import MobileNetV2Backbone
 from zoo.vision.ssl import (
@@ -17,6 +18,7 @@ from zoo.vision.ssl import (
     fine_tune,
     linear_probe,
 )
+from zoo.vision.ssl.simclr import nt_xent_against_global_batch
 from zoo.vision.vit import ViTBackbone
 
 SHAPE = (8, 8, 3)
@@ -162,6 +164,16 @@ def test_moco_with_shuffled_batch_norm_under_mirrored_strategy_and_mixed_precisi
     harness.run_mixed_and_distributed(run, mixed=True, distributed=True)
 
 
+@pytest.mark.slow  # kept out of `make test`'s 15 minutes
+def test_simclr_with_its_augmentation_under_mirrored_strategy_and_mixed_precision():
+    def run(_build_optimizer_first):
+        model = SimCLR(_encoder(), projection_dims=4)
+        history = model.fit(_images(8), batch_size=8, epochs=1, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+
+    harness.run_mixed_and_distributed(run, mixed=True, distributed=True)
+
+
 def test_bad_arguments_name_the_argument_and_value():
     encoder = _encoder()
     with pytest.raises(ValueError, match="temperature=0"):
@@ -198,3 +210,41 @@ def test_linear_probe_and_fine_tune_on_separable_classes():
     assert classifier.output_shape == (None, 2) and losses[-1] < losses[0]
     with pytest.raises(ValueError, match="train_data"):
         linear_probe(encoder, images, (images, labels))
+
+
+def test_global_batch_nt_xent_splits_ntxentloss_over_replicas():
+    rng = np.random.default_rng(0)
+    z_a, z_b = rng.normal(size=(2, 6, 4)).astype("float32")
+    expected = NTXentLoss(temperature=0.3)(np.zeros(6), np.stack([z_a, z_b], axis=1))
+    whole = nt_xent_against_global_batch(z_a, z_b, z_a, z_b, 0, temperature=0.3)
+    np.testing.assert_allclose(whole, expected, rtol=1e-6)
+    shares = [  # three replicas of two examples each: their results add up to the whole
+        nt_xent_against_global_batch(z_a[i : i + 2], z_b[i : i + 2], z_a, z_b, i, 0.3)
+        for i in (0, 2, 4)
+    ]
+    np.testing.assert_allclose(sum(shares), expected, rtol=1e-6)
+
+
+def test_simclr_under_mirrored_strategy_contrasts_the_global_batch():
+    # One step on two replicas equals one single-device step on the global batch: the loss,
+    # the weights (SGD, so that they show the gradients' values) and the BatchNormalization
+    # statistics (synchronised). The identity views keep the augmentation's randomness out.
+    images = _images(8)
+
+    def step():
+        model = SimCLR(
+            _encoder(), projection_dims=4, temperature=0.5, augmentation=keras.layers.Identity()
+        )
+        model.compile(keras.optimizers.SGD(0.5))
+        model.set_weights(initial)
+        history = model.fit(images, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        return history.history["loss"][0], _numpy(model.weights)
+
+    initial = SimCLR(_encoder(), projection_dims=4).get_weights()
+    loss, weights = step()
+    with harness.mirrored_strategy().scope():
+        mirrored_loss, mirrored_weights = step()
+    np.testing.assert_allclose(mirrored_loss, loss, rtol=1e-5)
+    assert not np.allclose(weights[0], initial[0])
+    for actual, expected in zip(mirrored_weights, weights, strict=True):
+        np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)

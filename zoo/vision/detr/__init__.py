@@ -41,6 +41,7 @@ from zoo.vision.detr.evaluation import (
 from zoo.vision.detr.export import DETRPostprocess, detection_model, export_detector
 from zoo.vision.detr.loss import DETRSetLoss
 from zoo.vision.detr.matcher import hungarian_match
+from zoo.vision.detr.padding import downsample_mask, pad_detection_batch, pad_images
 
 __all__ = [
     "COCOEvaluation",
@@ -61,6 +62,7 @@ __all__ = [
     "cxcywh_to_xyxy",
     "detection_model",
     "detections_to_coco",
+    "downsample_mask",
     "draw_detections",
     "evaluate_detector",
     "export_detector",
@@ -68,6 +70,8 @@ __all__ = [
     "generalized_box_iou",
     "hungarian_match",
     "make_shapes_detection",
+    "pad_detection_batch",
+    "pad_images",
     "pad_targets",
     "postprocess",
     "presets",

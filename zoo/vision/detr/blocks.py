@@ -23,7 +23,11 @@ class SinePositionEmbedding2D(keras.layers.Layer):
     Each axis gets `num_features` channels: the row (then column) index `1..H`, normalised to
     `(0, 2 pi]`, divided by `temperature ** (2 floor(i / 2) / num_features)`, with sine on the
     even and cosine on the odd channels; the row channels come first. Works for any map size
-    (the size is read at call time). No padding mask: every position is an image position.
+    (the size is read at call time). Without `pixel_mask` every position is an image position;
+    with it (`(batch, height, width)`, 1 on the image, 0 on padding, at the map's resolution)
+    the indices are the cumulative sums of the mask, normalised by the valid height and width
+    of each column and row, as the paper's code and Hugging Face's `DetrSinePositionEmbedding`:
+    an image padded at the bottom and right gets the positions it has alone.
 
     Args:
         num_features: channels per axis (the model width is `2 * num_features`). Defaults to
@@ -35,6 +39,7 @@ class SinePositionEmbedding2D(keras.layers.Layer):
 
     ```python
     positions = SinePositionEmbedding2D(128)(feature_map)  # (batch, h, w, 256)
+    positions = SinePositionEmbedding2D(128)(feature_map, pixel_mask=mask)  # mask (batch, h, w)
     ```
 
     Reference:
@@ -46,7 +51,30 @@ class SinePositionEmbedding2D(keras.layers.Layer):
         self.num_features = check_positive_int("num_features", num_features)
         self.temperature = check_positive_int("temperature", temperature)
 
-    def call(self, feature_map):
+    def _angles_divisor(self):
+        index = ops.arange(self.num_features) // 2 * 2
+        return ops.power(float(self.temperature), ops.cast(index, "float32") / self.num_features)
+
+    def _masked(self, pixel_mask):
+        valid = ops.cast(pixel_mask, "float32")
+        scale, eps = 2 * math.pi, 1e-6
+        y = ops.cumsum(valid, axis=1)
+        x = ops.cumsum(valid, axis=2)
+        y = y / (y[:, -1:, :] + eps) * scale
+        x = x / (x[:, :, -1:] + eps) * scale
+        dim_t = self._angles_divisor()
+
+        def encode(values):  # (b, h, w) -> (b, h, w, num_features)
+            angles = values[..., None] / dim_t
+            pairs = ops.stack([ops.sin(angles[..., 0::2]), ops.cos(angles[..., 1::2])], axis=-1)
+            shape = ops.shape(values)
+            return ops.reshape(pairs, (shape[0], shape[1], shape[2], self.num_features))
+
+        return ops.cast(ops.concatenate([encode(y), encode(x)], axis=-1), self.compute_dtype)
+
+    def call(self, feature_map, pixel_mask=None):
+        if pixel_mask is not None:
+            return self._masked(pixel_mask)
         shape = ops.shape(feature_map)
         height, width = shape[1], shape[2]
         scale, eps = 2 * math.pi, 1e-6
@@ -54,8 +82,7 @@ class SinePositionEmbedding2D(keras.layers.Layer):
         x = ops.cast(ops.arange(1, width + 1), "float32")
         y = y / (ops.cast(height, "float32") + eps) * scale
         x = x / (ops.cast(width, "float32") + eps) * scale
-        index = ops.arange(self.num_features) // 2 * 2
-        dim_t = ops.power(float(self.temperature), ops.cast(index, "float32") / self.num_features)
+        dim_t = self._angles_divisor()
 
         def encode(values):  # (n,) -> (n, num_features): sin on even, cos on odd channels
             angles = values[:, None] / dim_t
@@ -126,6 +153,15 @@ class ObjectQueries(keras.layers.Layer):
         }
 
 
+def key_mask(padding_mask, queries):
+    """`(batch, keys)` valid positions to the `(batch, queries, keys)` attention mask, or `None`."""
+    if padding_mask is None:
+        return None
+    valid = ops.cast(padding_mask, "bool")[:, None, :]
+    shape = ops.shape(queries)
+    return ops.broadcast_to(valid, (shape[0], shape[1], ops.shape(valid)[2]))
+
+
 class _TransformerLayer(keras.layers.Layer):
     """Shared arguments and the feed-forward part of the encoder and decoder layers."""
 
@@ -193,6 +229,9 @@ class DETREncoderLayer(_TransformerLayer):
     """One post-norm DETR encoder layer: self-attention over the image features (positions added
     to queries and keys), then a feed-forward block, each with a residual and a layer norm.
 
+    `padding_mask` (`(batch, h * w)`, 1 on image positions, 0 on padding) keeps the padded
+    positions out of the attention's keys; without it every position is attended to.
+
     Args:
         hidden_dim: model width. Defaults to `256`.
         num_heads: attention heads. Defaults to `8`.
@@ -206,13 +245,14 @@ class DETREncoderLayer(_TransformerLayer):
 
     ```python
     memory = DETREncoderLayer(256, 8)(features, positions)  # (batch, h * w, 256)
+    memory = DETREncoderLayer(256, 8)(features, positions, padding_mask=valid)  # valid (b, h * w)
     ```
 
     Reference:
         Carion et al., "End-to-End Object Detection with Transformers", ECCV 2020, Fig. 10.
     """
 
-    def build(self, x_shape, positions_shape=None):
+    def build(self, x_shape, positions_shape=None, padding_mask_shape=None):
         self.self_attention = self._attention("self_attention")
         self.norm_1 = self._norm("norm_1")
         self.norm_2 = self._norm("norm_2")
@@ -224,9 +264,11 @@ class DETREncoderLayer(_TransformerLayer):
         self.ffn_2.build((*shape[:-1], self.ffn_dim))
         self.norm_2.build(shape)
 
-    def call(self, x, positions, training=None):
+    def call(self, x, positions, padding_mask=None, training=None):
         qk = x + positions
-        attended = self.self_attention(qk, x, key=qk, training=training)
+        attended = self.self_attention(
+            qk, x, key=qk, attention_mask=key_mask(padding_mask, x), training=training
+        )
         x = self.norm_1(x + self.drop(attended, training=training))
         return self.norm_2(x + self.drop(self._ffn(x, training), training=training))
 
@@ -236,6 +278,9 @@ class DETRDecoderLayer(_TransformerLayer):
     """One post-norm DETR decoder layer: self-attention between the object slots (query
     positions added to queries and keys), cross-attention to the encoder memory (query positions
     on the queries, image positions on the keys), then a feed-forward block.
+
+    `memory_mask` (`(batch, h * w)`, 1 on image positions, 0 on padding) keeps the padded
+    positions of the memory out of the cross-attention.
 
     Args:
         hidden_dim: model width. Defaults to `256`.
@@ -256,7 +301,14 @@ class DETRDecoderLayer(_TransformerLayer):
         Carion et al., "End-to-End Object Detection with Transformers", ECCV 2020, Fig. 10.
     """
 
-    def build(self, x_shape, memory_shape=None, positions_shape=None, query_positions_shape=None):
+    def build(
+        self,
+        x_shape,
+        memory_shape=None,
+        positions_shape=None,
+        query_positions_shape=None,
+        memory_mask_shape=None,
+    ):
         self.self_attention = self._attention("self_attention")
         self.cross_attention = self._attention("cross_attention")
         self.norm_1 = self._norm("norm_1")
@@ -272,12 +324,16 @@ class DETRDecoderLayer(_TransformerLayer):
         self.ffn_1.build(shape)
         self.ffn_2.build((*shape[:-1], self.ffn_dim))
 
-    def call(self, x, memory, positions, query_positions, training=None):
+    def call(self, x, memory, positions, query_positions, memory_mask=None, training=None):
         qk = x + query_positions
         attended = self.self_attention(qk, x, key=qk, training=training)
         x = self.norm_1(x + self.drop(attended, training=training))
         attended = self.cross_attention(
-            x + query_positions, memory, key=memory + positions, training=training
+            x + query_positions,
+            memory,
+            key=memory + positions,
+            attention_mask=key_mask(memory_mask, x),
+            training=training,
         )
         x = self.norm_2(x + self.drop(attended, training=training))
         return self.norm_3(x + self.drop(self._ffn(x, training), training=training))

@@ -19,6 +19,7 @@ from zoo.vision.detr.blocks import (
     SinePositionEmbedding2D,
 )
 from zoo.vision.detr.loss import DETRSetLoss
+from zoo.vision.detr.padding import downsample_mask
 
 
 def _check_feature_backbone(backbone) -> None:
@@ -53,11 +54,21 @@ class DETRDetector(Task):
     class) and a box `(cx, cy, w, h)` in [0, 1] of the image (a 3-layer MLP and a sigmoid), as
     Hugging Face's `DetrForObjectDetection`.
 
-    Takes float NHWC images (ImageNet-normalised for converted checkpoints) and returns
-    `{"logits": [batch, num_queries, num_classes + 1], "pred_boxes": [batch, num_queries, 4]}`;
-    with `auxiliary_loss` also `"aux_logits"` and `"aux_pred_boxes"`, `[batch, decoder_layers -
-    1, num_queries, ...]`, the heads applied to every earlier decoder layer (shared heads and
-    final layer norm, as in the paper), which the set loss also trains.
+    Takes float NHWC images (ImageNet-normalised for converted checkpoints), or a dict
+    `{"images": ..., "pixel_mask": [batch, height, width]}` for a batch of differently sized
+    images padded at the bottom and right (1 on real pixels, 0 on padding; `pad_images` makes
+    both), as Hugging Face's `pixel_mask`: the mask is brought to the feature map's resolution
+    (nearest), the sine positions count the valid rows and columns only and the encoder's
+    self-attention and the decoder's cross-attention ignore the padded positions, so an image
+    gives about the same detections padded as alone (the backbone's convolutions still see the
+    padding next to the image's bottom and right edges). Boxes are then relative to each
+    image's own (unpadded) size, as in the paper's code. Without a mask nothing changes.
+
+    It returns `{"logits": [batch, num_queries, num_classes + 1], "pred_boxes": [batch,
+    num_queries, 4]}`; with `auxiliary_loss` also `"aux_logits"` and `"aux_pred_boxes"`,
+    `[batch, decoder_layers - 1, num_queries, ...]`, the heads applied to every earlier
+    decoder layer (shared heads and final layer norm, as in the paper), which the set loss
+    also trains.
 
     `compile()` defaults to AdamW and `DETRSetLoss` (Hungarian matching with scipy inside
     `tf.numpy_function`, so training runs in graph mode without XLA); `fit` takes images and
@@ -91,6 +102,8 @@ class DETRDetector(Task):
     detector = zoo.create("detr_tiny", num_classes=3)
     detector.fit(images, {"labels": labels, "boxes": boxes}, epochs=10)
     outputs = detector(images)  # {"logits": (b, q, 4), "pred_boxes": (b, q, 4), ...}
+    batch, pixel_mask = zoo.vision.detr.pad_images([image_a, image_b])  # two sizes
+    outputs = detector({"images": batch, "pixel_mask": pixel_mask})
     ```
 
     Reference:
@@ -211,6 +224,68 @@ class DETRDetector(Task):
             outputs["aux_logits"] = stack([a[0] for a in aux])
             outputs["aux_pred_boxes"] = stack([a[1] for a in aux])
         super().__init__(inputs=images, outputs=outputs, backbone=backbone, dtype=dtype, **kwargs)
+
+    def call(self, inputs, training=None, mask=None):
+        if not isinstance(inputs, dict):
+            return super().call(inputs, training=training, mask=mask)
+        unknown = set(inputs) - {"images", "pixel_mask"}
+        if "images" not in inputs or unknown:
+            raise ValueError(
+                'DETRDetector takes images, or a dict {"images", "pixel_mask"}. '
+                f"Received: a dict with keys {sorted(inputs)}"
+            )
+        if inputs.get("pixel_mask") is None:
+            return super().call(inputs["images"], training=training)
+        return self._masked_call(inputs["images"], inputs["pixel_mask"], training)
+
+    def _masked_call(self, images, pixel_mask, training):
+        """The functional graph's computation with padded positions left out (the layers are
+        those of the graph, found by name)."""
+        if len(pixel_mask.shape) != 3 or (
+            None not in (*pixel_mask.shape[1:], *images.shape[1:3])
+            and tuple(pixel_mask.shape[1:]) != tuple(images.shape[1:3])
+        ):
+            raise ValueError(
+                "`pixel_mask` must be (batch, height, width), the images' height and width. "
+                f"Received: pixel_mask.shape={tuple(pixel_mask.shape)}, "
+                f"images.shape={tuple(images.shape)}"
+            )
+        layer = self.get_layer
+        feature_map = self.backbone(images, training=training)["feature_map"]
+        projected = layer("input_projection")(feature_map)
+        shape = ops.shape(projected)
+        valid = downsample_mask(ops.cast(pixel_mask, "int32"), shape[1], shape[2])
+        positions = layer("position_embedding")(projected, pixel_mask=valid)
+        memory = ops.reshape(projected, (shape[0], -1, self.hidden_dim))
+        positions = ops.reshape(positions, (shape[0], -1, self.hidden_dim))
+        valid = ops.reshape(valid, (shape[0], -1))
+        for i in range(self.encoder_layers):
+            memory = layer(f"encoder_layer_{i}")(
+                memory, positions, padding_mask=valid, training=training
+            )
+        query_positions = layer("object_queries")(memory)
+        slots = ops.zeros_like(query_positions)
+        decoded = []
+        for i in range(self.decoder_layers):
+            slots = layer(f"decoder_layer_{i}")(
+                slots, memory, positions, query_positions, memory_mask=valid, training=training
+            )
+            if self.auxiliary_loss or i == self.decoder_layers - 1:
+                decoded.append(layer("decoder_norm")(slots))
+
+        def heads(x):
+            boxes = x
+            for i in range(3):
+                boxes = layer(f"box_head_{i}")(boxes)
+            return layer("class_head")(x), ops.sigmoid(ops.cast(boxes, "float32"))
+
+        logits, boxes = heads(decoded[-1])
+        outputs = {"logits": ops.cast(logits, "float32"), "pred_boxes": boxes}
+        if self.auxiliary_loss and self.decoder_layers > 1:
+            aux = [heads(x) for x in decoded[:-1]]
+            outputs["aux_logits"] = ops.stack([ops.cast(a[0], "float32") for a in aux], axis=1)
+            outputs["aux_pred_boxes"] = ops.stack([a[1] for a in aux], axis=1)
+        return outputs
 
     def set_loss(self) -> DETRSetLoss:
         """The `DETRSetLoss` with this detector's classes and weights."""

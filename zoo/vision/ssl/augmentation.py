@@ -154,7 +154,9 @@ class SimCLRAugmentation(keras.layers.Layer):
                 sigma=(0.1, 2.0),
                 value_range=self.value_range,
                 seed=self._sub_seed(6),
-                dtype=self.dtype_policy,
+                # keras builds its kernel with a float16 `range`, which TensorFlow lacks: the
+                # blur runs in float32 under mixed precision (`_sometimes` casts back).
+                dtype="float32",
             )
             if self.blur_probability
             else None
