@@ -4,11 +4,15 @@ Speed: for the digits MLP (64-128-10) and a small CNN (two 3x3 convolutions, 16 
 channels, global average pooling, 10 classes) on 8x8 inputs at batch 256, four training steps
 alternate chunk by chunk (order reversed every round): ours plain (`SGD`), ours private
 (`make_private(SGD, l2_norm_clip=1.0, noise_multiplier=1.1)` through `PrivateTraining`'s
-vectorised per-example step), and, in a worker process in Opacus's own environment
-(`benchmarks/dp_peer.py`, `OPACUS_PYTHON`, default `.venv-opacus/bin/python`), the same torch
-model with plain SGD and with Opacus's `PrivacyEngine`. Reported: median milliseconds per
-step, each library's private/plain ratio, and the ratio of ratios (Opacus's over ours: above 1
-means our private step costs relatively less). Both sides use the same number of threads.
+private step: ghost clipping, as every trainable weight is in a Dense or Conv2D layer), and,
+in a worker process in Opacus's own environment (`benchmarks/dp_peer.py`, `OPACUS_PYTHON`,
+default `.venv-opacus/bin/python`), the same torch model with plain SGD and with Opacus's
+`PrivacyEngine`. Reported: median milliseconds per step, each library's private/plain ratio,
+and the ratio of ratios (Opacus's over ours: above 1 means our private step costs relatively
+less). Both sides use the same number of threads (`--threads`, default 2: TensorFlow's intra-
+and inter-op pools, torch's threads). `--clock cpu` times each step by its process's CPU time
+(all threads) instead of the wall clock: less moved by other jobs on a shared machine, though
+it also counts threads spinning while they wait.
 
 Learning (`--learning`): DP-SGD on digits (1,437 training images) at epsilon 1, 3 and 8
 (delta 1e-5, RDP), the noise multiplier found for each by bisection on `compute_epsilon`,
@@ -17,6 +21,7 @@ against the same MLP trained without privacy; test accuracy.
     python -m benchmarks.bench_dp                 # make bench-dp
     python -m benchmarks.bench_dp --learning      # the accuracy table
     python -m benchmarks.bench_dp --quick         # smoke test
+    python -m benchmarks.bench_dp --models cnn --clock cpu
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from benchmarks.peer_worker import PeerWorker
 from layers.privacy import PrivateTraining, make_private
@@ -74,20 +80,26 @@ def compiled(name: str, private: bool, jit: bool, noise: float = NOISE, lr: floa
     return model
 
 
-def ours_timer(model, x, y):
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def ours_timer(model, x, y, clock: str = "wall"):
+    """`steps -> seconds of each of that many train_on_batch steps` (by `CLOCKS[clock]`)."""
+    now = CLOCKS[clock]
+
     def run(steps: int) -> list[float]:
         seconds = []
         for _ in range(steps):
-            start = time.perf_counter()
+            start = now()
             model.train_on_batch(x, y)
-            seconds.append(time.perf_counter() - start)
+            seconds.append(now() - start)
         return seconds
 
     return run
 
 
-def peer_timer(peer: PeerWorker, side: str):
-    return lambda steps: peer.request("time", side=side, steps=steps)["seconds"]
+def peer_timer(peer: PeerWorker, side: str, clock: str = "wall"):
+    return lambda steps: peer.request("time", side=side, steps=steps, clock=clock)["seconds"]
 
 
 def alternate(timers: dict, rounds: int, chunk: int, warmup: int) -> dict[str, float]:
@@ -115,14 +127,17 @@ def speed(args, peer) -> list[str]:
         timers, params = {}, None
         if peer is not None:
             info = peer.request("setup", model=name, batch=args.batch, threads=args.threads)
-            timers = {"opacus_plain": peer_timer(peer, "plain")}
-            timers["opacus_private"] = peer_timer(peer, "private")
+            timers = {"opacus_plain": peer_timer(peer, "plain", args.clock)}
+            timers["opacus_private"] = peer_timer(peer, "private", args.clock)
         for jit in args.jit:
             plain, private = compiled(name, False, jit), compiled(name, True, jit)
             params = plain.count_params()
             if peer is not None and info["params"] != params:
                 raise RuntimeError(f"{name}: {params} parameters here, {info['params']} in torch")
-            sides = {"plain": ours_timer(plain, x, y), "private": ours_timer(private, x, y)}
+            sides = {
+                "plain": ours_timer(plain, x, y, args.clock),
+                "private": ours_timer(private, x, y, args.clock),
+            }
             result = alternate({**sides, **timers}, args.rounds, args.chunk, args.warmup)
             ours = result["private"] / result["plain"]
             cells = [name, str(params), str(jit), f"{1e3 * result['plain']:.2f}"]
@@ -189,6 +204,9 @@ def main(argv=None) -> None:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--models", nargs="+", choices=["mlp", "cnn"], default=["mlp", "cnn"])
     parser.add_argument("--jit", type=lambda s: s == "true", nargs="+", default=[False, True])
+    parser.add_argument(
+        "--clock", choices=sorted(CLOCKS), default="wall", help="time steps by wall or CPU time"
+    )
     parser.add_argument("--learning", action="store_true", help="the accuracy table instead")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--lr", type=float, default=0.5)
@@ -205,6 +223,9 @@ def main(argv=None) -> None:
     if args.learning:
         print("\n".join(learning(args)))
         return
+    # Our side's thread count, as torch's (set before TensorFlow's runtime starts).
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     python = None if args.peer_python == "none" else args.peer_python
     if python is not None and not os.path.exists(python):
         print(f"No Opacus environment at {python}: the Opacus columns stay empty.")

@@ -12,6 +12,7 @@ from layers.privacy import (
     make_private,
     microbatch_gradients,
 )
+from layers.privacy.ghost_clipping import _patches
 from tests import harness
 
 FEATURES, OUTPUTS, BATCH = 4, 3, 8
@@ -247,19 +248,25 @@ def test_dp_sgd_learns_digits():
 
 
 def conv_model(seed=0):
-    """Every case of the ghost-clipping path: strided 'same' and 'valid' convolutions (per-example
-    kernel gradients), a Dense on a sequence (Gram matrices) and a Dense on vectors."""
+    """Every case of the ghost-clipping path: strided 'same' (padded unevenly) and 'valid'
+    convolutions with per-example kernel gradients, a convolution with Gram matrices, Dense
+    layers on a sequence with Gram matrices and with per-example gradients, a Dense on vectors."""
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((8, 8, 2))
     x = keras.layers.Conv2D(4, 3, strides=2, padding="same", activation="relu")(inputs)
     x = keras.layers.Conv2D(3, 2, padding="valid", use_bias=False)(x)  # [3, 3, 3]
-    x = keras.layers.Reshape((3, 9))(x)
-    x = keras.layers.Dense(5, activation="tanh")(x)
+    x = keras.layers.Conv2D(16, 2, padding="valid", activation="tanh")(x)  # [2, 2, 16]: Gram
+    x = keras.layers.Reshape((4, 16))(x)
+    x = keras.layers.Dense(24, activation="tanh")(x)  # Gram
+    x = keras.layers.Dense(2)(x)  # per-example gradients
     x = keras.layers.Dropout(0.0)(keras.layers.Flatten()(x))
     return keras.Model(inputs, keras.layers.Dense(3)(x))
 
 
-def test_ghost_clipping_equals_clipping_the_per_example_gradients():
+def clipping_problem():
+    """The conv model, a batch, the per-example clipped sums (from the vectorised per-example
+    gradients), the predictions, the clip (the median norm: half the examples are clipped) and
+    the weighted per-example losses."""
     model = conv_model()
     rng = np.random.default_rng(1)
     x = rng.normal(size=(BATCH, 8, 8, 2)).astype("float32")
@@ -269,16 +276,53 @@ def test_ghost_clipping_equals_clipping_the_per_example_gradients():
 
     grads, prediction = microbatch_gradients(model, loss_fn, x, y, weights)
     norms = np.sqrt(sum((np.asarray(g) ** 2).reshape(BATCH, -1).sum(axis=1) for g in grads))
-    clip = float(np.median(norms))  # half the examples are clipped
+    clip = float(np.median(norms))
     scale = clip / np.maximum(norms, clip)
+    assert (scale < 1).any() and (scale == 1).any()
     expected = [np.einsum("b,b...->...", scale, g) for g in grads]
+    return model, x, expected, prediction, clip, lambda p: loss_fn(y, p) * weights
 
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_ghost_clipping_equals_clipping_the_per_example_gradients(jit_compile):
+    """Eagerly, and under XLA (where the convolutions run as products of their patches)."""
+    model, x, expected, prediction, clip, losses_fn = clipping_problem()
     plan = ghost_clipping_plan(model)
     assert plan is not None
-    sums, ghost_prediction = plan.clipped_gradient_sums(lambda p: loss_fn(y, p) * weights, x, clip)
+    sums, ghost_prediction = tf.function(
+        lambda x: plan.clipped_gradient_sums(losses_fn, x, clip), jit_compile=jit_compile
+    )(x)
     np.testing.assert_allclose(ghost_prediction, prediction, rtol=1e-5, atol=1e-6)
     for got, want, weight in zip(sums, expected, model.trainable_weights, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6, err_msg=weight.path)
+
+
+@pytest.mark.parametrize(
+    "kernel_size, strides, padding, size",
+    [
+        (3, 1, "same", (8, 8)),
+        (3, 2, "same", (8, 7)),
+        (2, 3, "same", (7, 9)),
+        ((1, 3), (2, 1), "valid", (6, 5)),
+        (5, 2, "valid", (9, 8)),
+        (1, 1, "same", (4, 4)),
+    ],
+)
+def test_copied_patches_equal_extract_patches(kernel_size, strides, padding, size):
+    """The gathered patches (eagerly) and the sliced ones (under XLA)."""
+    layer = keras.layers.Conv2D(2, kernel_size, strides=strides, padding=padding)
+    layer.build((None, *size, 3))
+    a = tf.constant(np.random.default_rng(0).normal(size=(2, *size, 3)).astype("float32"))
+    expected = tf.image.extract_patches(
+        a,
+        sizes=[1, *layer.kernel_size, 1],
+        strides=[1, *layer.strides, 1],
+        rates=[1, 1, 1, 1],
+        padding=padding.upper(),
+    )
+    np.testing.assert_array_equal(_patches(layer, a), expected)
+    sliced = tf.function(lambda a: _patches(layer, a), jit_compile=True)(a)
+    np.testing.assert_array_equal(sliced, expected)
 
 
 def test_models_outside_dense_and_conv_take_the_vectorised_path():
