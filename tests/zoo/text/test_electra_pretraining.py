@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import tfrecords
 import zoo.text
@@ -14,6 +15,7 @@ from zoo.text.electra import (
     special_token_ids,
 )
 from zoo.text.electra.pretrainer import replace_at
+from zoo.text.electra.pretraining import default_warmup_steps, schedule_learning_rate
 
 SMALL = {"vocabulary_size": 60, "num_layers": 1, "num_heads": 2, "hidden_dim": 16,
          "intermediate_dim": 32, "embedding_dim": 8, "max_sequence_length": 16}  # fmt: skip
@@ -55,6 +57,107 @@ def test_forward_corrupts_only_masked_real_tokens():
     assert out["mask_weights"].sum() > 0
     # The masked targets are the original tokens at the picked positions.
     assert np.all(out["mask_ids"][out["mask_weights"] > 0] >= 5)
+
+
+def _always_sample(model, token_id):
+    """Makes the generator put (numerically) all its probability on `token_id`."""
+    bias = np.zeros(SMALL["vocabulary_size"], "float32")
+    bias[token_id] = 1e4
+    model.generator_bias.bias.assign(bias)
+
+
+def _discriminate(model, token_ids, inputs):
+    return np.asarray(model.discriminator({**inputs, "token_ids": token_ids}, training=False))
+
+
+def test_a_sampled_token_equal_to_the_original_is_labelled_original():
+    # Every real token is 7 and the generator always samples 7: nothing is replaced, although
+    # tokens were masked (the paper's labels compare the sampled token with the original).
+    model = _pretrainer()
+    _always_sample(model, 7)
+    inputs = _inputs()
+    inputs["token_ids"] = np.where(inputs["padding_mask"] > 0, 7, 0).astype("int32")
+    inputs["token_ids"][:, 0] = 1
+    out = {k: np.asarray(v) for k, v in model(inputs).items()}
+    assert out["mask_weights"].sum() > 0
+    np.testing.assert_array_equal(out["corrupted_ids"], inputs["token_ids"])
+    assert out["rtd_labels"].sum() == 0
+
+
+def test_discriminator_scores_the_corrupted_sequence_and_labels_every_change():
+    # The generator always samples 59, which no input holds: every masked slot (those kept
+    # as themselves for the generator too) is replaced, and exactly those are labelled 1.
+    model = _pretrainer()
+    _always_sample(model, 59)
+    inputs = _inputs()
+    inputs["token_ids"] = np.minimum(inputs["token_ids"], 58)
+    out = {k: np.asarray(v) for k, v in model(inputs).items()}
+    ids, corrupted = inputs["token_ids"], out["corrupted_ids"]
+    expected = np.zeros(ids.shape, "float32")
+    for row in range(len(ids)):
+        expected[row, out["mask_positions"][row][out["mask_weights"][row] > 0]] = 1.0
+    assert expected.sum() > 0
+    np.testing.assert_array_equal(out["rtd_labels"], expected)
+    np.testing.assert_array_equal(corrupted, np.where(expected > 0, 59, ids))
+    # The discriminator saw the corrupted ids: not the originals, not the [MASK]ed ones.
+    np.testing.assert_allclose(
+        out["rtd_logits"], _discriminate(model, corrupted, inputs), atol=1e-5
+    )
+    assert not np.allclose(out["rtd_logits"], _discriminate(model, ids, inputs), atol=1e-3)
+    assert not np.any(corrupted == MASK)
+
+
+def test_rtd_loss_counts_real_tokens_only():
+    model = _pretrainer()
+    out = dict(model(_inputs()))
+    mask = np.asarray(out["padding_mask"])
+    assert mask.min() == 0  # the inputs have padding
+    _, _, rtd = model.pretraining_losses(out)
+    logits, labels = np.asarray(out["rtd_logits"]), np.asarray(out["rtd_labels"])
+    per_token = np.maximum(logits, 0) - logits * labels + np.log1p(np.exp(-np.abs(logits)))
+    np.testing.assert_allclose(float(rtd), (per_token * mask).sum() / mask.sum(), rtol=1e-5)
+    noisy = {**out, "rtd_logits": np.where(mask > 0, logits, 100.0).astype("float32")}
+    np.testing.assert_allclose(float(model.pretraining_losses(noisy)[2]), float(rtd), rtol=1e-6)
+
+
+def test_rtd_gradient_stops_at_the_sampling_and_both_losses_reach_the_embeddings():
+    model = _pretrainer()
+    with tf.GradientTape(persistent=True) as tape:
+        _, mlm, rtd = model.pretraining_losses(model(_inputs(), training=True))
+    generator_only = [*model.generator.trainable_variables, model.generator_bias.bias]
+    head = [model.discriminator.get_layer(n).kernel for n in ("rtd_dense", "rtd_prediction")]
+    assert all(g is None for g in tape.gradient(rtd, generator_only))
+    assert all(g is None for g in tape.gradient(mlm, head))
+    table = model.discriminator.backbone.token_embedding.embeddings
+    for loss in (mlm, rtd):
+        gradient = tf.convert_to_tensor(tape.gradient(loss, table))
+        assert float(tf.norm(gradient)) > 0
+
+
+@pytest.mark.slow  # a learning run (about 24 steps, most of the time tracing)
+def test_discriminator_learns_to_spot_tokens_the_corpus_never_holds():
+    # The corpus uses tokens 5-9 of 60; the untrained generator samples nearly uniformly, so
+    # most replacements are tokens never seen as originals, detectable from the token alone
+    # (until the generator learns the corpus's five tokens: hence the best epoch). A
+    # pretrainer whose labels or discriminator inputs were wrong stays at the base rate
+    # (always "original"), with an AUC of 0.5.
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    ids = rng.integers(5, 10, size=(256, 10)).astype("int32")
+    ids[:, 0] = 1
+    inputs = {
+        "token_ids": ids,
+        "segment_ids": np.zeros_like(ids),
+        "padding_mask": np.ones_like(ids),
+    }
+    model = _pretrainer(num_masked=4, mask_rate=0.3)
+    model.compile(optimizer=keras.optimizers.AdamW(3e-3), jit_compile=False)
+    history = model.fit(inputs, batch_size=32, epochs=3, verbose=0).history
+    base_rate = 1.0 - np.array(history["replaced_fraction"])
+    assert np.all((base_rate > 0.65) & (base_rate < 0.85))
+    margin = np.array(history["rtd_accuracy"]) - base_rate
+    assert margin.max() > 0.5 * (1.0 - base_rate.mean())
+    assert max(history["rtd_auc"]) > 0.85
 
 
 def test_generator_shares_the_discriminator_embeddings():
@@ -125,10 +228,17 @@ def test_pretrain_electra_reads_a_tfrecord_corpus(tmp_path):
     model = _corpus_pretrainer(preprocessor)
     history = pretrain_electra(model, files, preprocessor, batch_size=16, seed=0, verbose=0)
     assert set(history.history) == {
-        "loss", "mlm_loss", "rtd_loss", "mlm_accuracy", "rtd_accuracy"
+        "loss", "mlm_loss", "rtd_loss", "mlm_accuracy", "rtd_accuracy", "rtd_auc",
+        "replaced_fraction",
     }  # fmt: skip
     assert all(len(v) == 1 and np.isfinite(v[0]) for v in history.history.values())
-    assert int(model.optimizer.iterations) == -(-num_lines // 16)
+    steps = -(-num_lines // 16)
+    assert int(model.optimizer.iterations) == steps
+    # The paper's schedule by default: warmup (none in 3 steps), then linear decay to 0.
+    rate = model.optimizer._learning_rate
+    assert isinstance(rate, keras.optimizers.schedules.LearningRateSchedule)
+    np.testing.assert_allclose(float(rate(0)), 5e-4, rtol=1e-6)
+    np.testing.assert_allclose(float(rate(steps)), 0.0, atol=1e-9)
 
 
 class _Interrupt(keras.callbacks.Callback):
@@ -155,6 +265,26 @@ def test_pretrain_electra_resumes_after_interruption(tmp_path):
     )  # fmt: skip
     assert len(history.history["loss"]) == 1  # only the second epoch ran
     assert int(fresh.optimizer.iterations) == 2 * steps  # the optimizer state came back
+
+
+def test_schedule_learning_rate_warms_up_then_decays_to_zero():
+    model = _pretrainer()
+    model.compile(optimizer=keras.optimizers.AdamW(1e-3, weight_decay=0.02))
+    assert schedule_learning_rate(model, total_steps=100, warmup_steps=10)
+    optimizer = model.optimizer
+    assert isinstance(optimizer, keras.optimizers.AdamW) and optimizer.weight_decay == 0.02
+    rate = optimizer._learning_rate
+    values = [float(rate(step)) for step in (0, 5, 10, 55, 100)]
+    np.testing.assert_allclose(values, [0.0, 5e-4, 1e-3, 5e-4, 0.0], atol=1e-9)
+    # A schedule already there stays (so does one given at compile time).
+    assert not schedule_learning_rate(model, total_steps=50)
+    assert model.optimizer is optimizer
+
+
+def test_default_warmup_is_the_papers_capped_at_a_tenth():
+    assert default_warmup_steps(1_000_000) == 10_000
+    assert default_warmup_steps(508) == 50
+    assert default_warmup_steps(5) == 0
 
 
 def test_bad_arguments_are_named():

@@ -83,8 +83,13 @@ class ElectraPretrainer(ConstructorConfig, keras.Model):
     `mlm_loss + rtd_weight * rtd_loss`, both means over their tokens; no gradient flows through
     the sampling. The inputs are the preprocessor's unmasked `{"token_ids", "segment_ids",
     "padding_mask"}` (no targets: `fit(dataset_of_inputs)`); masking and sampling run inside
-    the training step. Metrics: `loss`, `mlm_loss`, `rtd_loss`, `mlm_accuracy` (masked tokens)
-    and `rtd_accuracy` (all real tokens).
+    the training step. Metrics: `loss`, `mlm_loss`, `rtd_loss`, `mlm_accuracy` (masked tokens),
+    `rtd_accuracy` and `rtd_auc` (all real tokens) and `replaced_fraction` (the share of real
+    tokens replaced). Read `rtd_accuracy` against its base rate `1 - replaced_fraction`, what
+    always answering "original" scores: early in pretraining, while the generator's samples are
+    about as plausible as unigram draws, the discriminator sits at that base rate for thousands
+    of steps, and `rtd_auc` (ELECTRA's code's `disc_auc`) rising above 0.5 and `rtd_loss` falling
+    below the base rate's entropy are the first signs that it learns.
 
     After pretraining, `discriminator.backbone` is the encoder to fine-tune, e.g. in
     `zoo.text.BertClassifier`; the generator is thrown away.
@@ -102,7 +107,8 @@ class ElectraPretrainer(ConstructorConfig, keras.Model):
         seed: seed of the masking and the sampling. Defaults to `None`.
         **kwargs: `name`, `dtype` and the other `keras.Model` arguments.
 
-    The model comes compiled with AdamW (learning rate 5e-4, weight decay 0.01).
+    The model comes compiled with AdamW (learning rate 5e-4, weight decay 0.01), a constant
+    rate; `pretrain_electra` turns it into the paper's warmup and linear decay.
 
     Example:
 
@@ -170,6 +176,8 @@ class ElectraPretrainer(ConstructorConfig, keras.Model):
         }
         self.mlm_accuracy = keras.metrics.SparseCategoricalAccuracy(name="mlm_accuracy")
         self.rtd_accuracy = keras.metrics.BinaryAccuracy(name="rtd_accuracy", threshold=0.0)
+        self.rtd_auc = keras.metrics.AUC(from_logits=True, name="rtd_auc")
+        self.replaced_fraction = keras.metrics.Mean(name="replaced_fraction")
         self.build()
         self.compile()
 
@@ -198,10 +206,17 @@ class ElectraPretrainer(ConstructorConfig, keras.Model):
 
     @property
     def metrics(self):
-        return [*self.trackers.values(), self.mlm_accuracy, self.rtd_accuracy]
+        return [
+            *self.trackers.values(),
+            self.mlm_accuracy,
+            self.rtd_accuracy,
+            self.rtd_auc,
+            self.replaced_fraction,
+        ]
 
     def call(self, inputs, training=False):
-        """Masks, generates, samples and discriminates; returns the tensors the losses need."""
+        """Masks, generates, samples and discriminates; returns the tensors the losses and
+        metrics need, and `"corrupted_ids"`, the sequence the discriminator scored."""
         token_ids = ops.cast(inputs["token_ids"], "int32")
         padding_mask = ops.cast(inputs["padding_mask"], "int32")
         segment_ids = inputs.get("segment_ids")
@@ -240,9 +255,11 @@ class ElectraPretrainer(ConstructorConfig, keras.Model):
         return {
             "mlm_logits": mlm_logits,
             "mask_ids": mask_ids,
+            "mask_positions": positions,
             "mask_weights": weights,
             "rtd_logits": ops.cast(rtd_logits, "float32"),
             "rtd_labels": rtd_labels,
+            "corrupted_ids": corrupted,
             "padding_mask": ops.cast(padding_mask, "float32"),
         }
 
@@ -265,6 +282,10 @@ class ElectraPretrainer(ConstructorConfig, keras.Model):
         self.rtd_accuracy.update_state(
             out["rtd_labels"], out["rtd_logits"], sample_weight=out["padding_mask"]
         )
+        self.rtd_auc.update_state(
+            out["rtd_labels"], out["rtd_logits"], sample_weight=out["padding_mask"]
+        )
+        self.replaced_fraction.update_state(out["rtd_labels"], sample_weight=out["padding_mask"])
         return {metric.name: metric.result() for metric in self.metrics}
 
     @staticmethod
