@@ -11,13 +11,17 @@ optimizer, learning rates, inner loop, meta-batch and BatchNorm/Adam epsilons; a
 chunk each, they train on the same episodes in alternating chunks (order reversed every
 round), so the episodes per second compare under the same machine load. Reported: query
 accuracy with its 95% interval over the test episodes (ours scored with the compiled
-`episode_accuracies`), and meta-training episodes per second (ours/theirs). Training is short
+`episode_accuracies`), and meta-training episodes per second (ours/theirs). Our Conv-4 uses
+`layers.FusedBatchNormalization` (TensorFlow's fused kernel, `Conv4Backbone`'s default);
+`--keras-bn-baseline` adds a third side, the same learner on Keras's `BatchNormalization`,
+trained in the same alternation (rows "... (Keras BN)"). Training is short
 (a few hundred episodes; fewer on glyphs) to keep the run near 10 minutes on 2 cores: the
 accuracies compare the implementations, they are not the papers' converged figures. A
 nearest-prototype classifier on raw pixels is the floor any learned encoder should clear.
 
     python -m benchmarks.bench_meta           # make bench-meta
     python -m benchmarks.bench_meta --quick   # smoke test: a few episodes
+    python -m benchmarks.bench_meta --methods protonet --keras-bn-baseline  # ProtoNets rows
 """
 
 from __future__ import annotations
@@ -66,11 +70,14 @@ ADAM_EPSILON = 1e-7
 MAML_HYPERPARAMETERS = {"inner_lr": 0.4, "inner_steps": 1, "learning_rate": 1e-3}  # Omniglot's
 REPTILE_HYPERPARAMETERS = {"inner_lr": 1e-3, "inner_steps": 5, "meta_step_size": 1.0}
 DATASETS = {"digits": digits_few_shot, "glyphs": glyphs_few_shot}
+METHODS = ("protonet", "maml", "reptile")
 
 
-def conv4_classifier(image_size: int, n_way: int) -> keras.Model:
+def conv4_classifier(image_size: int, n_way: int, fused_batch_norm: bool = True) -> keras.Model:
     """Conv-4 (the same layers as `Conv4Backbone`) with a linear head: MAML's network."""
-    backbone = Conv4Backbone(image_size=image_size, num_channels=1)
+    backbone = Conv4Backbone(
+        image_size=image_size, num_channels=1, fused_batch_norm=fused_batch_norm
+    )
     images = keras.Input((image_size, image_size, 1))
     x = images
     for layer in backbone.layers[1:]:  # a flat copy: MAML rebuilds the layers it adapts
@@ -177,18 +184,23 @@ def compile_episodic(learner, optimizer=None):
     )
 
 
-def build_ours(method: str, image_size: int):
-    """The learner of `method`, compiled, and the model whose initial weights the peer copies."""
-    keras.utils.set_random_seed(0)
+def build_ours(method: str, image_size: int, fused_batch_norm: bool = True, seed: int = 0):
+    """The learner of `method`, compiled, and the model whose initial weights the peer copies.
+
+    The seed fixes the initial weights: the Keras-BN baseline starts from the same ones.
+    """
+    keras.utils.set_random_seed(seed)
     if method == "protonet":
-        encoder = Conv4Backbone(image_size=image_size, num_channels=1)
+        encoder = Conv4Backbone(
+            image_size=image_size, num_channels=1, fused_batch_norm=fused_batch_norm
+        )
         proto = PrototypicalNetwork(encoder)
         proto.compile(
             keras.optimizers.Adam(PROTONET_LEARNING_RATE, epsilon=ADAM_EPSILON),
             steps_per_execution=STEPS_PER_EXECUTION,
         )
         return proto, encoder
-    model = conv4_classifier(image_size, N_WAY)
+    model = conv4_classifier(image_size, N_WAY, fused_batch_norm)
     if method == "maml":
         learner = MAML(model, MAML_HYPERPARAMETERS["inner_lr"], MAML_HYPERPARAMETERS["inner_steps"])
         optimizer = keras.optimizers.Adam(
@@ -201,8 +213,10 @@ def build_ours(method: str, image_size: int):
     return learner, model
 
 
-def peer_config(method: str, image_size: int, initial_path: str, threads: int) -> dict:
-    config = {"method": method, "image_size": image_size, "n_way": N_WAY, "seed": 0}
+def peer_config(
+    method: str, image_size: int, initial_path: str, threads: int, seed: int = 0
+) -> dict:
+    config = {"method": method, "image_size": image_size, "n_way": N_WAY, "seed": seed}
     config["threads"] = threads
     config["initial_weights"] = initial_path
     config["batch_norm_epsilon"] = BATCH_NORM_EPSILON
@@ -222,7 +236,14 @@ def pixel_floor(test: dict) -> FewShotAccuracy:
 
 
 def compare(
-    dataset: str, k_shot: int, sizes: dict, peer: PeerWorker | None, threads: int
+    dataset: str,
+    k_shot: int,
+    sizes: dict,
+    peer: PeerWorker | None,
+    threads: int,
+    methods: tuple[str, ...] = METHODS,
+    keras_bn_baseline: bool = False,
+    init_seed: int = 0,
 ) -> list[dict]:
     data = DATASETS[dataset]()
     image_size = data.train.x.shape[1]
@@ -238,13 +259,16 @@ def compare(
             **{f"train_{k}": v for k, v in train.items()},
             **{f"test_{k}": v for k, v in test.items()},
         )
-        for method in ("protonet", "maml", "reptile"):
-            learner, model = build_ours(method, image_size)
+        for method in methods:
+            learner, model = build_ours(method, image_size, seed=init_seed)
             sides = {"ours": OurSide(method, learner, train, test)}
+            if keras_bn_baseline:
+                baseline, _ = build_ours(method, image_size, False, init_seed)
+                sides["keras_bn"] = OurSide(method, baseline, train, test)
             if peer and method != "reptile":
                 initial_path = os.path.join(directory, f"{method}_initial_weights.npz")
                 np.savez(initial_path, *torch_layout_weights(model))  # the peer starts here too
-                config = peer_config(method, image_size, initial_path, threads)
+                config = peer_config(method, image_size, initial_path, threads, init_seed)
                 sides["peer"] = PeerSide(peer, episodes_path, config)
             count = sizes["train_episodes" if method == "protonet" else "meta_train_episodes"]
             multiple = STEPS_PER_EXECUTION if method == "protonet" else META_BATCH * 4
@@ -255,6 +279,15 @@ def compare(
                 row["peer"], row["peer_speed"] = sides["peer"].evaluate(), speeds["peer"]
             rows.append(row)
             print(format_row(dataset, k_shot, row), flush=True)
+            if "keras_bn" in sides:
+                baseline_row = {
+                    **row,
+                    "method": f"{method} (Keras BN)",
+                    "ours": sides["keras_bn"].evaluate(),
+                    "ours_speed": speeds["keras_bn"],
+                }
+                rows.append(baseline_row)
+                print(format_row(dataset, k_shot, baseline_row), flush=True)
     return rows
 
 
@@ -287,6 +320,21 @@ def main(argv=None) -> None:
     parser.add_argument("--datasets", default="digits,glyphs")
     parser.add_argument("--shots", default="1,5")
     parser.add_argument(
+        "--methods", default=",".join(METHODS), help=f"a subset of {','.join(METHODS)}"
+    )
+    parser.add_argument(
+        "--keras-bn-baseline",
+        action="store_true",
+        help="also train our learners on Keras's BatchNormalization (unfused), alternating "
+        "with the others, and report them as '<method> (Keras BN)' rows",
+    )
+    parser.add_argument(
+        "--init-seed",
+        type=int,
+        default=0,
+        help="seed of the initial weights (ours; the peer copies them); the episodes stay",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=1,
@@ -299,6 +347,10 @@ def main(argv=None) -> None:
         help="learn2learn's interpreter; 'none' skips the peer",
     )
     args = parser.parse_args(argv)
+    methods = tuple(args.methods.split(","))
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        parser.error(f"--methods: unknown {unknown}; choose from {list(METHODS)}")
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     sizes = QUICK if args.quick else FULL
@@ -314,18 +366,33 @@ def main(argv=None) -> None:
     print(
         f"Episodes: {sizes} (glyphs: {QUICK if args.quick else FULL_GLYPHS}); meta-batch "
         f"{META_BATCH} for MAML and Reptile; {args.threads} CPU thread(s) per side; "
-        f"{ROUNDS} alternating rounds after a warm-up chunk."
+        f"{ROUNDS} alternating rounds after a warm-up chunk; methods {','.join(methods)}"
+        f"{' with a Keras-BN baseline' if args.keras_bn_baseline else ''}; initial-weight "
+        f"seed {args.init_seed}; load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}."
     )
     print(HEADER, flush=True)
     start = time.perf_counter()
     for dataset in args.datasets.split(","):
         for k_shot in (int(k) for k in args.shots.split(",")):
             dataset_sizes = FULL_GLYPHS if dataset == "glyphs" and not args.quick else sizes
-            floor = compare(dataset, k_shot, dataset_sizes, peer, args.threads)[0]
+            floor = compare(
+                dataset,
+                k_shot,
+                dataset_sizes,
+                peer,
+                args.threads,
+                methods,
+                args.keras_bn_baseline,
+                args.init_seed,
+            )[0]
             print(format_row(dataset, k_shot, floor), flush=True)
     if peer:
         peer.close()
-    print(f"Total: {time.perf_counter() - start:.0f} s")
+    print(
+        f"Total: {time.perf_counter() - start:.0f} s; load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
 
 
 if __name__ == "__main__":

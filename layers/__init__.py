@@ -37,7 +37,7 @@ from layers.graph import (
 )
 from layers.losses import SparseLabelSmoothingCrossentropy
 from layers.metrics import MixedLabelAccuracy
-from layers.normalization import InstanceNormalization
+from layers.normalization import FusedBatchNormalization, InstanceNormalization
 from layers.privacy import DPOptimizer, PrivateTraining, make_private
 from layers.recurrent import (
     ESN,
@@ -73,6 +73,7 @@ __all__ = [
     "DropBlock2D",
     "ESNCell",
     "EmbeddingBag",
+    "FusedBatchNormalization",
     "FusedMultiHeadAttention",
     "GATConv",
     "GCNConv",

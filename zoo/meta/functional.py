@@ -56,9 +56,19 @@ class TransductiveBatchNormalization(keras.layers.BatchNormalization):
         return ops.cast(outputs, inputs.dtype)
 
 
+def _reads_moving_statistics(layer: keras.layers.Layer) -> bool:
+    # Subclasses too (`layers.FusedBatchNormalization`): every BatchNormalization but ours.
+    return isinstance(layer, keras.layers.BatchNormalization) and not isinstance(
+        layer, TransductiveBatchNormalization
+    )
+
+
 def _batch_statistics_clone(layer: keras.layers.Layer) -> keras.layers.Layer:
     config = layer.get_config()
-    if type(layer) is keras.layers.BatchNormalization:
+    if _reads_moving_statistics(layer):
+        # A subclass's own arguments (`unbiased_moving_variance`) do not apply here.
+        known = keras.layers.BatchNormalization().get_config()
+        config = {key: value for key, value in config.items() if key in known}
         return TransductiveBatchNormalization.from_config(config)
     return layer.__class__.from_config(config)
 
@@ -66,7 +76,7 @@ def _batch_statistics_clone(layer: keras.layers.Layer) -> keras.layers.Layer:
 def _plain_batch_norms(model: keras.Model) -> list[str]:
     # `_flatten_layers` walks nested models and layers: keras has no public equivalent.
     layers = model._flatten_layers(include_self=False)
-    return [layer.name for layer in layers if type(layer) is keras.layers.BatchNormalization]
+    return [layer.name for layer in layers if _reads_moving_statistics(layer)]
 
 
 def clone_for_adaptation(model: keras.Model) -> keras.Model:

@@ -317,3 +317,34 @@ def test_adapts_a_registered_zoo_task_model():
         for a, b in zip(adapted.trainable_variables, model.trainable_variables, strict=True)
     ]
     assert any(moved)
+
+
+def test_adapted_conv4_with_fused_batch_norm_uses_batch_statistics():
+    """`Conv4Backbone`'s `FusedBatchNormalization` (a BatchNormalization subclass) is swapped
+    for `TransductiveBatchNormalization` in the adapted copy, as Keras's layer is."""
+    from layers import FusedBatchNormalization
+    from zoo.meta import Conv4Backbone
+
+    keras.utils.set_random_seed(2)
+    backbone = Conv4Backbone(image_size=8, filters=4, num_blocks=2)
+    assert isinstance(backbone.get_layer("block_0_bn"), FusedBatchNormalization)
+    images = keras.Input((8, 8, 1))
+    model = keras.Model(images, keras.layers.Dense(3)(backbone(images)["embedding"]))
+    maml = MAML(model, inner_lr=ALPHA, inner_steps=1)
+    maml.compile(keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    sx, qx = rng.normal(size=(6, 8, 8, 1)), rng.normal(size=(9, 8, 8, 1))
+    sx, qx = sx.astype("float32"), qx.astype("float32")
+    adapted = maml.adapt(sx, np.tile(np.arange(3), 2))
+    batch_norms = [
+        layer
+        for layer in adapted._flatten_layers(include_self=False)
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    assert batch_norms and all(
+        type(layer) is TransductiveBatchNormalization for layer in batch_norms
+    )
+    weights = [tf.convert_to_tensor(w) for w in adapted.trainable_variables]
+    non_trainable = [tf.convert_to_tensor(w) for w in adapted.non_trainable_variables]
+    expected, _ = call_with_weights(maml.model, weights, non_trainable, qx)
+    np.testing.assert_allclose(adapted.predict(qx, verbose=0), expected, rtol=1e-4, atol=1e-5)
