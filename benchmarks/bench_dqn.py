@@ -11,7 +11,8 @@ tuned hyperparameters (dqn.yml / qrdqn.yml), which our defaults copy; SB3 runs i
 `no_<flag>` (Rainbow with one component off, for the ablation table), `sb3` and `qrdqn`.
 
 Both frameworks run with `RL_THREADS` intra-op threads (default 1); the sides alternate seed
-by seed so they see the same machine load.
+by seed so they see the same machine load, and each row ends with the 1-minute load average
+when the run finished.
 
 Run: `.venv/bin/python -m benchmarks.bench_dqn` (env `RL_SEEDS=0,1,2,3,4`,
 `DQN_TASKS=cartpole,acrobot`, `DQN_SIDES=rainbow,sb3,qrdqn`).
@@ -160,8 +161,8 @@ def main() -> None:
     tf.config.threading.set_inter_op_parallelism_threads(THREADS)
     if not os.path.exists(SB3_PYTHON):
         print(f"{SB3_PYTHON} not found: the sb3/qrdqn columns are empty.")
-    print("| task | seed | side | steps to target | wall s to target | CPU s to target |")
-    print("|---|---|---|---|---|---|")
+    print("| task | seed | side | steps to target | wall s to target | CPU s to target | load |")
+    print("|---|---|---|---|---|---|---|")
     results: dict = {}
     for task in TASK_NAMES:
         for seed in SEEDS:
@@ -174,7 +175,8 @@ def main() -> None:
                     if result
                     else ("not reached", "-", "-")
                 )
-                print(f"| {task} | {seed} | {side} | {' | '.join(cells)} |", flush=True)
+                load = f"{os.getloadavg()[0]:.1f}"
+                print(f"| {task} | {seed} | {side} | {' | '.join(cells)} | {load} |", flush=True)
     print("\n| task | side | reached | median steps | median wall s | median CPU s |"
           " wall ratio vs sb3 | CPU ratio vs sb3 |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|")

@@ -1,6 +1,7 @@
 import gymnasium as gym
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import serving
 from layers.noisy_dense import NoisyDense
@@ -11,11 +12,19 @@ from zoo.rl.dqn import (
     CategoricalExpectation,
     DQNReplayBuffer,
     DuelingAggregate,
+    GraphReplay,
+    GraphSumTree,
     NStepAccumulator,
+    NumpyQNetwork,
     Rainbow,
     SumTree,
     categorical_projection,
+    noise_size,
+    q_forward,
+    q_network,
+    split_noise,
 )
+from zoo.rl.dqn.networks import noisy_layers
 
 TINY = dict(
     hidden_sizes=(16,),
@@ -82,6 +91,70 @@ def test_sum_tree_matches_numpy_prefix_sums():
     assert not np.isin(tree.sample(256, rng), [3, 20]).any()  # zero priority: never drawn
     counts = np.bincount(tree.sample(20_000, rng), minlength=37)
     np.testing.assert_allclose(counts / 20_000, priorities / priorities.sum(), atol=0.01)
+
+
+@pytest.mark.parametrize("capacity, fanout", [(37, 4), (5000, 64), (1, 64)])
+def test_graph_sum_tree_matches_the_numpy_tree(capacity, fanout):
+    rng = np.random.default_rng(2)
+    tree, reference = GraphSumTree(capacity, fanout=fanout), SumTree(capacity)
+    priorities = rng.uniform(0.0, 2.0, capacity)
+    priorities[rng.random(capacity) < 0.2] = 0.0  # zero priorities, runs of them included
+    priorities[-1] = 1.0
+    index = np.arange(capacity, dtype=np.int32)
+    update = tf.function(tree.update)
+    update(index, priorities)
+    reference.update(index, priorities)
+    if capacity > 5:  # a batch with duplicates: the later one wins in both
+        index = np.array([3, 5, 3, capacity - 1, 5], np.int32)
+        values = np.array([9.0, 0.0, 4.0, 0.25, 2.0])
+        update(index, values)
+        reference.update(index, values)
+    np.testing.assert_allclose(tree.numpy(), reference.priorities)
+    np.testing.assert_allclose(float(tree.total()), reference.total)
+    values = rng.uniform(0.0, reference.total, 2000)
+    found, found_priorities = tf.function(tree.find)(values)
+    np.testing.assert_array_equal(found, reference.find(values))
+    np.testing.assert_allclose(found_priorities, reference.priorities[found.numpy()])
+    # At or past the total (rounding): the last positive leaf, never a zero one.
+    last = tree.find(np.array([reference.total, reference.total * 1.01]))[0].numpy()
+    assert (last == np.flatnonzero(reference.priorities)[-1]).all()
+    tree.assign(reference.priorities[: capacity // 2])  # a restored checkpoint: the rest 0
+    np.testing.assert_allclose(float(tree.total()), reference.priorities[: capacity // 2].sum())
+
+
+def transitions(n, rng):
+    return [(rng.normal(size=3), int(rng.integers(3)), float(rng.normal()), rng.normal(size=3),
+             0.9 * (i % 5 != 0)) for i in range(n)]  # fmt: skip
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.5])
+def test_graph_replay_samples_like_the_numpy_buffer(alpha):
+    rng = np.random.default_rng(3)
+    graph = GraphReplay(50, (3,), np.float32, alpha=alpha, staging=8)
+    reference = DQNReplayBuffer(50, (3,), np.float32, alpha=alpha)
+    for chunk in (transitions(30, rng), transitions(37, rng)):  # wraps around the ring
+        graph.add(chunk)
+        reference.add(chunk)
+    assert (graph.size, graph.pos) == (reference.size, reference.pos)
+    for step in range(3):
+        a = graph.sample(16, np.random.default_rng(step), beta=0.4)
+        b = reference.sample(16, np.random.default_rng(step), beta=0.4)
+        np.testing.assert_array_equal(a.indices, b.indices)
+        for x, y in zip(a[:6], b[:6], strict=True):
+            np.testing.assert_allclose(x, y, rtol=1e-6)
+        errors = np.abs(rng.normal(size=16))
+        graph.update_priorities(a.indices, errors)
+        reference.update_priorities(b.indices, errors)
+    state = graph.state()
+    if alpha:
+        np.testing.assert_allclose(state["replay_priorities"], reference.tree.priorities)
+        assert state["replay_max_priority"] == pytest.approx(reference.max_priority)
+    restored = GraphReplay(50, (3,), np.float32, alpha=alpha, staging=8)
+    restored.load_state(state)
+    a = restored.sample(16, np.random.default_rng(9), beta=0.7)
+    b = reference.sample(16, np.random.default_rng(9), beta=0.7)
+    np.testing.assert_array_equal(a.indices, b.indices)
+    np.testing.assert_allclose(a.weights, b.weights, rtol=1e-6)
 
 
 def test_prioritized_replay_importance_weights():
@@ -211,15 +284,89 @@ def test_greedy_actions_ignore_the_noise():
     before = agent.q_values(obs)
     agent.predict(obs, deterministic=False)  # draws new noise
     np.testing.assert_allclose(agent.q_values(obs), before, rtol=1e-6)
-    eps = np.asarray(agent.q_net.get_layer("advantage").eps_kernel)
-    assert np.any(eps != 0)  # the noise itself is kept for exploration
+    policy = agent._numpy_policy  # what acting uses: the same mean network, and noise
+    np.testing.assert_allclose(policy.q_values(obs), before, rtol=1e-5)
+    rng = np.random.default_rng(1)
+    assert not np.allclose(policy.q_values(obs, rng), policy.q_values(obs, rng))
+
+
+NETWORKS = [
+    dict(dueling=True, noisy=True, n_atoms=11),
+    dict(dueling=False, noisy=True, n_atoms=1),
+    dict(dueling=True, noisy=False, n_atoms=1),
+]
+
+
+@pytest.mark.parametrize("kwargs", NETWORKS)
+def test_explicit_noise_forward_matches_the_layers(kwargs):
+    """`q_forward` with given noise is the Keras model with that noise in its layers, and
+    the NumPy acting copy computes the same values (and expected values) from it."""
+    net = q_network(4, (4,), 1, 3, (16, 8), **kwargs)
+    layers = noisy_layers(net)
+    rng = np.random.default_rng(4)
+    obs = rng.normal(size=(5, 4)).astype("float32")
+    normals = rng.standard_normal(noise_size(layers)).astype("float32")
+    noise = split_noise(layers, normals)
+    for layer in layers:
+        noise_in, noise_out = (np.asarray(v) for v in noise[id(layer)])
+        layer.eps_kernel.assign(np.outer(noise_in, noise_out))
+        layer.eps_bias.assign(noise_out)
+    np.testing.assert_allclose(q_forward(net, obs, noise), net(obs), rtol=1e-5, atol=1e-6)
+    support = np.linspace(0.0, 1.0, 11).astype("float32") if kwargs["n_atoms"] > 1 else None
+    policy = NumpyQNetwork(net, support)
+
+    class Replay:  # hands the same normals to the NumPy copy
+        def standard_normal(self, n, dtype):
+            return normals[:n].astype(dtype)
+
+    expected = np.asarray(net(obs))
+    if support is not None:
+        expected = (tf.nn.softmax(expected, -1).numpy() * support).sum(-1)
+    np.testing.assert_allclose(policy.q_values(obs, Replay()), expected, rtol=1e-4, atol=1e-5)
+    for layer in layers:
+        layer.remove_noise()
+    expected = np.asarray(net(obs))
+    if support is not None:
+        expected = (tf.nn.softmax(expected, -1).numpy() * support).sum(-1)
+    np.testing.assert_allclose(policy.q_values(obs), expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("flags", [{}, ALL_OFF])
+def test_one_call_of_k_updates_equals_k_single_updates(flags):
+    """The compiled loop samples each batch from the priorities the previous update wrote:
+    given the same draws and noise it matches K updates made one call at a time."""
+    agents = [DQN("CartPole-v1", seed=5, **dict(flags, **TINY)).learn(60) for _ in range(2)]
+    fused, single = agents
+    for a, b in zip(weights(fused), weights(single), strict=True):
+        np.testing.assert_array_equal(a, b)
+    rng = np.random.default_rng(6)
+    steps, batch, replay = 3, TINY["batch_size"], single.replay
+    if replay.prioritized:
+        draws = rng.random((steps, batch))
+    else:
+        draws = rng.integers(0, replay.size, (steps, batch)).astype(np.int32)
+    normals = rng.standard_normal((steps, fused._noise_size)).astype(np.float32)
+    beta = 0.6
+    before = weights(fused)
+    fused._train_steps(
+        fused.replay.take_staged(), np.int32(fused.replay.size), np.float64(beta), draws, normals
+    )
+    for k in range(steps):
+        sample = replay.sample_at(draws[k], beta)
+        _, priorities = single._update(*sample[:6], normals=normals[k])
+        replay.update_priorities(sample.indices, np.asarray(priorities))
+    for a, b in zip(weights(fused), weights(single), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    for key, value in fused.replay.state().items():
+        np.testing.assert_allclose(value, replay.state()[key], rtol=1e-4)
+    assert not np.allclose(before[0], weights(fused)[0])
 
 
 def test_vectorised_collection_and_image_observations():
     agent = DQN("CartPole-v1", seed=0, n_envs=2, vectorization_mode="async", **TINY).learn(60)
     assert agent.num_timesteps == 60 and isinstance(agent.env, gym.vector.AsyncVectorEnv)
     image = DQN("MinAtar/Breakout-v1", seed=0, frame_stack=2, n_envs=2, **TINY).learn(60)
-    assert image.torso_shape == (2, 10, 10, 4) and image.replay.observations.dtype == np.uint8
+    assert image.torso_shape == (2, 10, 10, 4) and image.replay.observation_dtype == np.uint8
     assert any(layer.name == "conv_0" for layer in image.q_net.layers)
     frames = np.zeros((3, 2, 10, 10, 4), np.float32)
     assert image.predict(frames).shape == (3,) and image.predict(frames[0]).shape == ()

@@ -13,10 +13,10 @@ print(agent.evaluate(10))
 
 from zoo.rl.dqn.agent import DQN, FLAGS, Rainbow
 from zoo.rl.dqn.layers import CategoricalExpectation, DuelingAggregate
-from zoo.rl.dqn.networks import q_network
+from zoo.rl.dqn.networks import NumpyQNetwork, noise_size, q_forward, q_network, split_noise
 from zoo.rl.dqn.projection import categorical_projection
-from zoo.rl.dqn.replay import DQNReplayBuffer, NStepAccumulator, NStepBatch
-from zoo.rl.dqn.sum_tree import SumTree
+from zoo.rl.dqn.replay import DQNReplayBuffer, GraphReplay, NStepAccumulator, NStepBatch
+from zoo.rl.dqn.sum_tree import GraphSumTree, SumTree
 
 __all__ = [
     "DQN",
@@ -24,10 +24,16 @@ __all__ = [
     "CategoricalExpectation",
     "DQNReplayBuffer",
     "DuelingAggregate",
+    "GraphReplay",
+    "GraphSumTree",
     "NStepAccumulator",
     "NStepBatch",
+    "NumpyQNetwork",
     "Rainbow",
     "SumTree",
     "categorical_projection",
+    "noise_size",
+    "q_forward",
     "q_network",
+    "split_noise",
 ]

@@ -28,10 +28,20 @@ from zoo.rl.dqn.envs import (
 )
 from zoo.rl.dqn.hyperparameters import defaults_for
 from zoo.rl.dqn.layers import CategoricalExpectation
-from zoo.rl.dqn.networks import greedy_copy, noisy_layers, q_network
+from zoo.rl.dqn.networks import (
+    NumpyQNetwork,
+    greedy_copy,
+    noise_size,
+    noisy_layers,
+    q_forward,
+    q_network,
+    split_noise,
+    torso_kind,
+)
 from zoo.rl.dqn.projection import categorical_projection
-from zoo.rl.dqn.replay import DQNReplayBuffer, NStepAccumulator
+from zoo.rl.dqn.replay import GraphReplay, NStepAccumulator
 from zoo.rl.networks import check_hidden_sizes
+from zoo.rl.optimizers import check_fusable, fused_adam_apply
 
 FLAGS = ("double", "dueling", "prioritized", "distributional", "noisy")
 _NOT_HYPERPARAMETERS = ("self", "env", "policy", "seed", "__class__")
@@ -49,16 +59,29 @@ class DQN(Agent):
     - `distributional`: C51, `n_atoms` on `[v_min, v_max]`, cross-entropy to the projected
       target distribution (also the priority).
     - `noisy`: every fully connected layer a factorised-Gaussian `layers.NoisyDense`; noise
-      replaces epsilon-greedy exploration (epsilon is 0), new noise before each action and
-      update, and greedy actions (`deterministic=True`, exported policies) use the noise-free
-      mean weights.
+      replaces epsilon-greedy exploration (epsilon is 0), new noise for each action and for
+      each update (one draw per network per update, as in the paper), and greedy actions
+      (`deterministic=True`, exported policies) use the noise-free mean weights. The noise
+      comes from the agent's NumPy generator and is handed to the network (`q_forward`); the
+      layers' stored `eps_*` weights are not used.
 
     With every flag off this is SB3's DQN (Huber loss, hard target updates, epsilon-greedy,
-    gradient norm clipped to `max_grad_norm`). Hyperparameters left `None` take
-    rl-baselines3-zoo's tuned values for CartPole-v1, Acrobot-v1 and MountainCar-v0 (generic
-    ones elsewhere). Image observations `(height, width, channels)` go through a conv torso
-    (MinAtar's one 3x3 layer below 36 pixels, Nature DQN's three above), with `frame_stack`
-    frames folded into channels; they are stored flat as bytes.
+    gradient norm clipped to `max_grad_norm`).
+
+    How it runs: each training call (every `train_freq` vector steps) makes its
+    `gradient_steps` updates in one XLA-compiled loop. The replay and its sum-tree live in
+    TensorFlow variables (`GraphReplay`), so every update samples its batch from the
+    priorities the previous update wrote, exactly as separate updates would; the sampling
+    draws and the noise for all the updates of a call are drawn up front in NumPy. The target
+    network is synced every `target_update_interval` transitions, between training calls as
+    before. Acting runs in NumPy on a copy of the online MLP taken after each training call
+    (`NumpyQNetwork`); conv torsos act through a compiled TensorFlow function.
+
+    Hyperparameters left `None` take rl-baselines3-zoo's tuned values for CartPole-v1,
+    Acrobot-v1 and MountainCar-v0 (generic ones elsewhere). Image observations
+    `(height, width, channels)` go through a conv torso (MinAtar's one 3x3 layer below 36
+    pixels, Nature DQN's three above), with `frame_stack` frames folded into channels; they
+    are stored flat as bytes.
 
     Args:
         env: a gymnasium id (`"MinAtar/Breakout-v1"` ids register themselves when `minatar`
@@ -216,27 +239,33 @@ class DQN(Agent):
         self.q_net, self.q_target = build("q_network"), build("q_target")
         self.q_target.set_weights(self.q_net.get_weights())
         self.support = tf.constant(np.linspace(self.v_min, self.v_max, atoms), tf.float32)
-        self.optimizer = keras.optimizers.Adam(
-            self.learning_rate, epsilon=self.adam_epsilon, global_clipnorm=self.max_grad_norm
-        )
+        # Gradients are clipped to `max_grad_norm` in `_update_body`, then one fused Adam step.
+        self.optimizer = keras.optimizers.Adam(self.learning_rate, epsilon=self.adam_epsilon)
         self.optimizer.build(self.q_net.trainable_variables)
-        self.replay = DQNReplayBuffer(
+        check_fusable(self.optimizer)
+        # Staged transitions between two training calls: train_freq vector steps, plus the
+        # n - 1 an episode's end can release at once.
+        self.replay = GraphReplay(
             self.buffer_size,
             self.observation_shape,
             storage_dtype(self._space),
             alpha=self.priority_alpha if self.prioritized else 0.0,
             epsilon=self.priority_epsilon,
+            staging=self.n_envs * (self.train_freq + self.n_step),
         )
         self.n_step_buffer = NStepAccumulator(self.n_step, self.gamma, self.n_envs)
-        self._update_function = None
+        self._explore_function = None
+        self._train_functions = {}  # `_train_steps`'s concrete functions (skips dispatch)
+        # Acting (one environment step) runs on a NumPy copy of the online MLP, refreshed
+        # after each training call; conv torsos act through `_explore`.
+        self._numpy_policy = (
+            NumpyQNetwork(self.q_net, self.support if self.distributional else None)
+            if torso_kind(self.torso_shape, self.frame_stack) == "mlp"
+            else None
+        )
         self._online_noise = noisy_layers(self.q_net)
         self._target_noise = noisy_layers(self.q_target)
-        self._noise_variables = [
-            v
-            for layer in self._online_noise
-            for v in (layer.eps_kernel, layer.eps_bias)
-            if v is not None
-        ]
+        self._noise_size = noise_size(self._online_noise + self._target_noise)
 
     def _state_variables(self) -> list:
         return [
@@ -258,49 +287,44 @@ class DQN(Agent):
             return outputs
         return tf.reduce_sum(tf.nn.softmax(outputs, axis=-1) * self.support, axis=-1)
 
-    @tf.function(reduce_retracing=True)
-    def _q_values(self, observations, resample_noise):
-        if resample_noise:
-            for layer in self._online_noise:
-                layer.reset_noise()
-        return self._expected_q(self.q_net(observations))
+    @tf.function(jit_compile=True, autograph=False)
+    def _explore(self, observations, normals):
+        """Greedy actions of the online network with noise from `normals` (the acting step
+        of conv torsos; MLPs act in NumPy, see `_explore_actions`)."""
+        noise = split_noise(self._online_noise, normals)
+        return tf.argmax(self._expected_q(q_forward(self.q_net, observations, noise)), axis=-1)
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True, autograph=False)
     def _mean_q_values(self, observations):
-        """Q values of the noise-free (mean) network; the current noise is restored after."""
-        saved = [tf.identity(v) for v in self._noise_variables]
-        for v in self._noise_variables:
-            v.assign(tf.zeros_like(v))
-        q = self._expected_q(self.q_net(observations))
-        with tf.control_dependencies([q]):
-            for v, value in zip(self._noise_variables, saved, strict=True):
-                v.assign(value)
-        return tf.identity(q)
+        """Q values of the noise-free (mean) online network."""
+        return self._expected_q(q_forward(self.q_net, observations))
 
-    @tf.function
-    def _update(self, observations, actions, returns, next_observations, discounts, weights):
-        """One gradient step; returns the loss and the new priorities of the batch."""
-        for layer in self._online_noise + self._target_noise:
-            layer.reset_noise()
-        next_target = self.q_target(next_observations)
-        batch = tf.shape(observations)[0]
+    def _update_body(
+        self, observations, actions, returns, next_observations, discounts, weights, normals
+    ):
+        """One gradient step (graph code); returns the loss and the new priorities of the batch.
+
+        Noise for both networks from `normals` (`_noise_size` standard normals, see
+        `split_noise`), the target network's and (double Q) the online network's next-state
+        outputs outside the tape, the online network's outputs on the batch inside it;
+        gradients clipped to `max_grad_norm` (global norm), one fused Adam step.
+        """
+        noise = split_noise(self._online_noise + self._target_noise, normals)
+        next_target = q_forward(self.q_target, next_observations, noise)
+        if self.double:  # the online network picks, the target network values
+            next_choice = self._expected_q(q_forward(self.q_net, next_observations, noise))
+        else:
+            next_choice = self._expected_q(next_target)
+        best = tf.argmax(next_choice, axis=-1)
+        if self.distributional:
+            next_probabilities = tf.gather(tf.nn.softmax(next_target, -1), best, batch_dims=1)
+            target = categorical_projection(next_probabilities, returns, discounts, self.support)
+        else:
+            target = returns + discounts * tf.gather(next_target, best, batch_dims=1)
+        target = tf.stop_gradient(target)
+        variables = self.q_net.trainable_variables
         with tf.GradientTape() as tape:
-            if self.double:  # one pass of the online network over both batches
-                both = self.q_net(tf.concat([observations, next_observations], 0))
-                outputs, next_online = both[:batch], tf.stop_gradient(both[batch:])
-                best = tf.argmax(self._expected_q(next_online), axis=-1)
-            else:
-                outputs = self.q_net(observations)
-                best = tf.argmax(self._expected_q(next_target), axis=-1)
-            if self.distributional:
-                next_probabilities = tf.gather(tf.nn.softmax(next_target, -1), best, batch_dims=1)
-                target = categorical_projection(
-                    next_probabilities, returns, discounts, self.support
-                )
-            else:
-                target = returns + discounts * tf.gather(next_target, best, batch_dims=1)
-            target = tf.stop_gradient(target)
-            chosen = tf.gather(outputs, actions, batch_dims=1)
+            chosen = tf.gather(q_forward(self.q_net, observations, noise), actions, batch_dims=1)
             if self.distributional:
                 losses = -tf.reduce_sum(target * tf.nn.log_softmax(chosen, -1), -1)
                 priorities = losses
@@ -308,33 +332,105 @@ class DQN(Agent):
                 losses = keras.losses.huber(target[:, None], chosen[:, None])
                 priorities = tf.abs(target - chosen)
             loss = tf.reduce_mean(weights * losses)
-        variables = self.q_net.trainable_variables
         gradients = tape.gradient(loss, variables)
-        self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
-        return loss, priorities
+        gradients, _ = tf.clip_by_global_norm(gradients, self.max_grad_norm)
+        fused_adam_apply(self.optimizer, gradients, variables)
+        return loss, tf.stop_gradient(priorities)
 
-    @tf.function
+    def _update(self, observations, actions, returns, next_observations, discounts, weights,
+                normals=None):  # fmt: skip
+        """One gradient step on a given batch (noise from `normals`, drawn if `None`);
+        returns the loss and the new priorities."""
+        if normals is None:
+            normals = self._np_rng.standard_normal(self._noise_size, dtype=np.float32)
+        return self._update_function(
+            observations, actions, returns, next_observations, discounts, weights, normals
+        )
+
+    @tf.function(autograph=False)
+    def _update_function(self, observations, actions, returns, next_observations, discounts,
+                         weights, normals):  # fmt: skip
+        return self._update_body(
+            tf.cast(observations, tf.float32), actions, returns,
+            tf.cast(next_observations, tf.float32), discounts, weights, normals,
+        )  # fmt: skip
+
+    @tf.function(jit_compile=True, autograph=False)
+    def _train_steps(self, staged, size, beta, draws, normals):
+        """Stores the staged transitions, then one update per row of `draws` in one compiled
+        loop.
+
+        `draws` `(steps, batch)` are each update's sampling draws (uniforms in [0, 1) within
+        the prioritised strata, or slot indices when uniform) and `normals`
+        `(steps, _noise_size)` its noise, both from the agent's NumPy generator.
+
+        Each update samples its batch from the replay as the previous update left it (the
+        priorities it wrote included), exactly as one update per call would: prioritised
+        sampling, importance weights, the update and the priority write-back all run in the
+        graph, on the replay's variables.
+        """
+        replay = self.replay
+        replay.store(*staged)
+        batch = self.batch_size
+
+        def row(matrix, k):
+            # Row k as a product with a one-hot vector (exact). XLA on CPU computes a product
+            # once, where it fuses a slice into every consumer and recomputes it there (for
+            # the noise: in each element of every noisy kernel, a 1.3-1.5x slower update).
+            one_hot = tf.one_hot(k, tf.shape(matrix)[0], dtype=matrix.dtype)
+            return tf.linalg.matvec(matrix, one_hot, transpose_a=True)
+
+        def body(k, loss):
+            if replay.prioritized:
+                index, weights = replay.graph_sample(size, beta, draws[k])
+            else:
+                index, weights = draws[k], tf.ones([batch], tf.float32)
+            observations, actions, returns, next_observations, discounts = replay.gather(index)
+            loss, priorities = self._update_body(
+                tf.cast(observations, tf.float32), actions, returns,
+                tf.cast(next_observations, tf.float32), discounts, weights, row(normals, k),
+            )  # fmt: skip
+            if replay.prioritized:
+                replay.graph_update_priorities(index, priorities)
+            return k + 1, loss
+
+        steps = tf.shape(draws)[0]
+        initial = (tf.constant(0), tf.constant(0.0))
+        return tf.while_loop(lambda k, *_: k < steps, body, initial)[1]
+
+    @tf.function(autograph=False)
     def _sync_target(self):
         for weight, target in zip(self.q_net.weights, self.q_target.weights, strict=True):
             target.assign(weight)
 
     # Acting.
     def _act(self, observations: np.ndarray, deterministic: bool) -> np.ndarray:
-        observations = tf.constant(observations, tf.float32)
+        observations = np.asarray(observations, np.float32)
         if deterministic:
-            q = (
-                self._mean_q_values(observations)
-                if self.noisy
-                else self._q_values(observations, False)
-            )
+            q = self._mean_q_values(tf.constant(observations))
             return np.asarray(tf.argmax(q, axis=-1))
-        actions = np.asarray(tf.argmax(self._q_values(observations, self.noisy), axis=-1))
-        if not self.noisy:
-            explore = self._np_rng.random(len(actions)) < self.exploration_rate
-            actions = np.where(
-                explore, self._np_rng.integers(0, self.n_actions, len(actions)), actions
-            )
-        return actions
+        if self.noisy:
+            return self._explore_actions(observations)
+        n = len(observations)
+        explore = self._np_rng.random(n) < self.exploration_rate
+        random_actions = self._np_rng.integers(0, self.n_actions, n)
+        if explore.all():  # epsilon-greedy: the network is only needed where it is greedy
+            return random_actions
+        return np.where(explore, random_actions, self._explore_actions(observations))
+
+    def _explore_actions(self, observations: np.ndarray) -> np.ndarray:
+        """Greedy actions of the online network, with fresh noise when noisy: in NumPy for
+        MLPs (noise from the agent's NumPy generator), else `_explore` through its concrete
+        function (one dispatch per environment step)."""
+        if self._numpy_policy is not None:
+            rng = self._np_rng if self.noisy else None
+            return self._numpy_policy.q_values(observations, rng).argmax(-1)
+        if self._explore_function is None:
+            spec = tf.TensorSpec((None, *self.observation_shape), tf.float32)
+            normals = tf.TensorSpec((noise_size(self._online_noise),), tf.float32)
+            self._explore_function = self._explore.get_concrete_function(spec, normals)
+        normals = self._np_rng.standard_normal(noise_size(self._online_noise), dtype=np.float32)
+        return self._explore_function(tf.constant(observations), tf.constant(normals)).numpy()
 
     def _observation_batch(self, obs) -> tuple[np.ndarray, bool]:
         obs = np.asarray(obs, dtype=np.float32)
@@ -361,9 +457,7 @@ class DQN(Agent):
     def q_values(self, obs) -> np.ndarray:
         """Expected Q values `(batch, n_actions)` of the noise-free online network."""
         batch, _ = self._observation_batch(obs)
-        batch = tf.constant(batch)
-        q = self._mean_q_values(batch) if self.noisy else self._q_values(batch, False)
-        return np.asarray(q)
+        return np.asarray(self._mean_q_values(tf.constant(batch)))
 
     # Training.
     def _exploration(self) -> float:
@@ -406,31 +500,25 @@ class DQN(Agent):
             self._sync_target()
         return logs
 
-    def _update_step(self, *arrays):
-        """`_update` through its concrete function (skips tf.function's per-call dispatch)."""
-        if self._update_function is None:
-            obs = tf.TensorSpec((None, *self.observation_shape), tf.float32)
-            vector = tf.TensorSpec((None,), tf.float32)
-            self._update_function = self._update.get_concrete_function(
-                obs, tf.TensorSpec((None,), tf.int64), vector, obs, vector, vector
-            )
-        return self._update_function(*arrays)
-
     def _train(self, gradient_steps: int) -> dict[str, float]:
         beta = self.priority_beta + (1.0 - self.priority_beta) * (1.0 - self.progress_remaining)
-        for _ in range(gradient_steps):
-            batch = self.replay.sample(self.batch_size, self._np_rng, beta)
-            loss, priorities = self._update_step(
-                batch.observations.astype(np.float32),
-                batch.actions,
-                batch.returns,
-                batch.next_observations.astype(np.float32),
-                batch.discounts,
-                batch.weights,
-            )
-            if self.replay.prioritized:
-                self.replay.update_priorities(batch.indices, np.asarray(priorities))
+        rng, shape = self._np_rng, (int(gradient_steps), self.batch_size)
+        if self.replay.prioritized:
+            draws = rng.random(shape)
+        else:
+            draws = rng.integers(0, self.replay.size, shape).astype(np.int32)
+        normals = rng.standard_normal((shape[0], self._noise_size), dtype=np.float32)
+        args = (self.replay.take_staged(), np.int32(self.replay.size), np.float64(beta))
+        args = tf.nest.map_structure(tf.constant, (*args, draws, normals))
+        if shape[0] not in self._train_functions:  # one per number of steps (one shape)
+            self._train_functions[shape[0]] = self._train_steps.get_concrete_function(*args)
+        loss = self._train_functions[shape[0]](*args)
+        if self._numpy_policy is not None:
+            self._numpy_policy.refresh()  # the acting copy takes the new weights
         loss = float(loss)
+        if not np.isfinite(loss):
+            self.replay.check_finite()
+            raise ValueError(f"The loss is not finite ({loss}); lower the learning rate.")
         self._log({"train/loss": loss, "train/exploration_rate": self.exploration_rate})
         return {"loss": loss}
 
@@ -486,7 +574,10 @@ class DQN(Agent):
     def load(cls, path, env=None, **overrides) -> DQN:
         """Rebuilds an agent saved with `save`; an unreadable checkpoint raises `ValueError`."""
         try:
-            return super().load(path, env, **overrides)
+            agent = super().load(path, env, **overrides)
+            if agent._numpy_policy is not None:
+                agent._numpy_policy.weights = None
+            return agent
         except (OSError, KeyError, ValueError, TypeError, EOFError, json.JSONDecodeError,
                 zipfile.BadZipFile) as error:  # fmt: skip
             raise ValueError(

@@ -1,8 +1,11 @@
-"""A sum-tree over priorities: O(log n) updates and prefix-sum sampling, vectorised in NumPy."""
+"""Sum-trees over priorities for prioritised replay: `SumTree` in NumPy (binary, O(log n) updates
+and prefix-sum search, vectorised over a batch; the reference) and `GraphSumTree` in TensorFlow
+variables (two levels, for sampling and priority updates inside a compiled training loop)."""
 
 from __future__ import annotations
 
 import numpy as np
+import tensorflow as tf
 
 from layers.validation import check_positive_int
 
@@ -83,3 +86,111 @@ class SumTree:
         bounds = np.arange(batch_size) * (self.total / batch_size)
         values = bounds + rng.uniform(0.0, self.total / batch_size, batch_size)
         return self.find(values)
+
+
+class GraphSumTree:
+    """Priorities in TensorFlow variables as a sum-tree of fan-out `fanout` (64: three levels
+    for 262,144 leaves); `find`, `update` and `total` are graph functions (`tf.function`, XLA).
+
+    Level `d` (1 at the top) holds `fanout ** d` sums as a `(fanout ** (d - 1), fanout)`
+    variable, one row per parent; the last level holds the leaves. A search descends one
+    level per step for the whole batch: gather each value's row of child sums, take their
+    running sums (one small matrix product), pick the first positive child whose running
+    sum passes the value. An update writes the leaves, then each level's touched sums from
+    their rows; everything is done in place on the variables and touches
+    `O(batch * fanout * depth)` values, whatever the capacity. Same contract as `SumTree`:
+    `find(v)` is the leaf `i` with `sum(p[:i]) <= v < sum(p[:i + 1])` (up to floating-point
+    rounding of the partial sums), values at or past the total land on the last positive
+    leaf, a zero priority is never found, and later duplicates in an update win.
+
+    Args:
+        capacity: number of leaves.
+        fanout: children per node. Defaults to `64`.
+
+    Example:
+
+    ```python
+    tree = GraphSumTree(4)
+    tree.update(tf.constant([0, 2]), tf.constant([1.0, 3.0], tf.float64))
+    tree.find(tf.constant([0.5, 2.0], tf.float64))[0]  # [0, 2]
+    ```
+
+    Reference: Schaul et al., "Prioritized Experience Replay" (2016), appendix B.2.1.
+    """
+
+    def __init__(self, capacity: int, fanout: int = 64):
+        self.capacity = check_positive_int("capacity", capacity, allow_numpy=True)
+        self.fanout = check_positive_int("fanout", fanout, allow_numpy=True)
+        if fanout < 2:
+            raise ValueError(f"`fanout` must be at least 2. Received: fanout={fanout}")
+        self.depth = 1
+        while fanout**self.depth < self.capacity:
+            self.depth += 1
+        with tf.init_scope():
+            self.levels = [
+                tf.Variable(
+                    tf.zeros((fanout ** (d - 1), fanout), tf.float64),
+                    trainable=False,
+                    name=f"sum_tree_level_{d}",
+                )
+                for d in range(1, self.depth + 1)
+            ]
+        # Running sums of a row: row @ upper-triangular ones.
+        self._running = np.triu(np.ones((fanout, fanout)))
+
+    def total(self):
+        """The sum of all priorities (graph function)."""
+        return tf.reduce_sum(self.levels[0])
+
+    def find(self, values):
+        """Leaf indices `(batch,)` int32 for prefix-sum `values` `(batch,)` float64, and
+        their priorities (graph function)."""
+        values = tf.convert_to_tensor(values, tf.float64)
+        running = tf.constant(self._running, tf.float64)
+        positions = tf.range(self.fanout)
+        node = tf.zeros(tf.shape(values), tf.int32)
+        for level in self.levels:
+            children = tf.gather(level, node)  # (batch, fanout)
+            ends = tf.matmul(children, running)
+            positive = children > 0
+            passed = (ends > values[:, None]) & positive
+            last_positive = tf.reduce_max(tf.where(positive, positions[None, :], 0), 1)
+            child = tf.where(
+                tf.reduce_any(passed, 1),
+                tf.argmax(tf.cast(passed, tf.int32), 1, output_type=tf.int32),
+                last_positive,
+            )
+            chosen = tf.gather(children, child, batch_dims=1)
+            start = tf.gather(ends, child, batch_dims=1) - chosen
+            values = tf.maximum(values - start, 0.0)
+            node = node * self.fanout + child
+        return node, chosen
+
+    def update(self, index, priorities) -> None:
+        """Sets leaves `index` to `priorities` (later duplicates win) and refreshes the sums
+        above them (graph function)."""
+        index = tf.convert_to_tensor(index, tf.int32)
+        priorities = tf.convert_to_tensor(priorities, tf.float64)
+        # Every duplicate writes the value of the last one, so the scatter order is moot.
+        position = tf.range(tf.shape(index)[0])
+        same = tf.equal(index[:, None], index[None, :])
+        values = tf.gather(priorities, tf.reduce_max(tf.where(same, position[None, :], -1), 1))
+        for d in range(self.depth - 1, -1, -1):
+            row = index // self.fanout
+            self.levels[d].scatter_nd_update(tf.stack([row, index % self.fanout], 1), values)
+            if d:
+                values = tf.reduce_sum(tf.gather(self.levels[d], row), 1)
+                index = row
+
+    def assign(self, priorities: np.ndarray) -> None:
+        """Sets every leaf from NumPy `priorities` (`capacity` values, or fewer: the rest 0)."""
+        sums = np.zeros(self.fanout**self.depth, np.float64)
+        sums[: len(priorities)] = priorities
+        for level in reversed(self.levels):
+            rows = sums.reshape(-1, self.fanout)
+            level.assign(rows)
+            sums = rows.sum(1)
+
+    def numpy(self) -> np.ndarray:
+        """The leaves, `(capacity,)`."""
+        return self.levels[-1].numpy().reshape(-1)[: self.capacity]
